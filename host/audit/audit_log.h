@@ -1,0 +1,68 @@
+// The parent's tamper-evident audit logs. Four files in one log directory, each a hash-chained stream of
+// JSON lines (one object per line, friendly to jq):
+//   execution_audit.log  one record per run (BIP-025's fields and ours)
+//   audit_events.log     every audit event the child reported (the companion event stream)
+//   security_events.log  denials, kernel kills, tampering, missing layers, alerts — with a severity
+//   resource_usage.log   resource samples taken during a run
+// Every appended line carries "prev" (the chain value of the previous record of the same stream, across
+// rotations) and "chain" (SHA-256, or HMAC-SHA-256 with a key, over prev + the record's own bytes).
+// Appends from many hive-py processes at once are serialised with flock: no torn or interleaved lines.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hive::audit {
+
+enum class Stream { execution, events, security, resource };
+const char* file_name(Stream s);  // "execution_audit.log", ...
+
+struct LogOptions {
+    std::string dir;                          // created (0700) if missing
+    std::int64_t max_bytes = 10 * 1024 * 1024;  // rotate a stream's file once it passes this size
+    std::string hmac_key;                     // raw key bytes; empty = plain SHA-256 chain
+};
+
+class AuditLog {
+public:
+    static Result<AuditLog> open(const LogOptions& opts);
+    AuditLog(AuditLog&&) noexcept;
+    AuditLog& operator=(AuditLog&&) noexcept;
+    ~AuditLog();
+
+    // Append records (each a complete JSON object text, no trailing newline) to one stream, under one
+    // lock, adding the chain fields. Either all lines land or an error says why.
+    Status append(Stream s, const std::vector<std::string>& json_objects);
+    Status append(Stream s, std::string_view json_object) {
+        return append(s, std::vector<std::string>{std::string(json_object)});
+    }
+    const std::string& dir() const;
+
+private:
+    AuditLog() = default;
+    struct Impl;
+    Impl* impl_ = nullptr;
+};
+
+struct VerifyIssue {
+    std::string file;     // the file (rotated .gz files included) where the chain breaks
+    std::int64_t line = 0;  // 1-based line in that file
+    std::string what;     // "record edited", "record missing or inserted before this one", ...
+};
+
+struct VerifyReport {
+    std::int64_t records = 0;  // records checked over every stream
+    std::vector<VerifyIssue> issues;  // empty = every chain intact
+};
+
+// Check every stream's chain in `dir`, reading rotated (gzip) files in order before the live file.
+Result<VerifyReport> verify(const std::string& dir, const std::string& hmac_key);
+
+// `hive-py audit verify|show ...`: argv after "audit". Prints to stdout/stderr, returns an exit code.
+int audit_command(const std::vector<std::string>& args);
+
+}  // namespace hive::audit

@@ -1,0 +1,99 @@
+// The typed, immutable security policy. Schema-first: the YAML is parsed once into this struct, every
+// default filled in and every path made absolute; the child only ever sees a `const Policy&`.
+// The schema is BIP-025's `security:` tree plus the keys documented in policy/README.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hive {
+
+enum class Enforcement { strict, best_effort };
+enum class LogLevel { debug, info, warning, error, critical };
+
+// BIP-025's `blocked_operations` values (plus `truncate`, ours).
+struct BlockedOps {
+    bool del = false;       // "delete": unlink/rmdir, and rename/replace (both remove a name)
+    bool chmod = false;     // "chmod": the chmod family
+    bool chown = false;     // "chown": the chown family
+    bool truncate = false;  // "truncate": truncate()/O_TRUNC of existing files
+};
+
+struct Policy {
+    // Where the policy came from: an absolute file path, or "built-in default".
+    std::string source;
+    // SHA-256 (hex) of the policy source bytes (of the built-in text for the default).
+    std::string sha256;
+
+    struct Execution {
+        int timeout_seconds = 300;   // wall clock, enforced by the parent
+        int cpu_seconds = 60;        // RLIMIT_CPU
+        int memory_mb = 512;         // RLIMIT_AS
+        int file_size_mb = 100;      // RLIMIT_FSIZE
+        int max_processes = 5;       // processes and threads of one run (pids cgroup / RLIMIT_NPROC)
+        int max_open_files = 256;    // RLIMIT_NOFILE (ours)
+        bool allow_subprocess = false;            // execve allowed at all (ours)
+        std::vector<std::string> env_passthrough;  // variable names copied into the script's env (ours)
+    } execution;
+
+    struct Filesystem {
+        std::vector<std::string> allowed_paths;    // read-write, absolute, normalised
+        std::vector<std::string> read_only_paths;  // extra read-only paths (ours), absolute
+        std::vector<std::string> exec_paths;       // programs the script may execve (ours; needs allow_subprocess)
+        BlockedOps blocked;                        // from blocked_operations
+    } filesystem;
+
+    struct Network {
+        std::vector<std::string> allowed_domains;  // [] = no network at all
+        std::vector<int> blocked_ports;            // 1..65535
+    } network;
+
+    struct Imports {
+        std::vector<std::string> allow;  // top-level module names; empty = the built-in stdlib list
+        std::vector<std::string> deny;   // always refused, checked before allow
+    } imports;
+
+    struct Monitoring {
+        LogLevel log_level = LogLevel::info;
+        struct {
+            double cpu_usage = 80;        // percent of cpu_seconds
+            double memory_usage = 90;     // percent of memory_mb
+            double execution_time = 250;  // seconds
+        } alert_thresholds;
+        std::string alert_command;        // run by the parent with the alert JSON on stdin ("" = none)
+        int sample_interval_ms = 1000;    // resource_usage.log sampling period
+        std::int64_t log_max_bytes = 10 * 1024 * 1024;  // rotate a log file past this size
+        std::string hmac_key_file;        // absolute; "" = plain SHA-256 chain
+    } monitoring;
+
+    Enforcement enforcement = Enforcement::strict;
+};
+
+// The built-in default policy's YAML text (BIP-025's values). policy/security_policy.yml is the same.
+const std::string& default_policy_yaml();
+
+// Parse and validate YAML text. `source_name` is used in error messages (file path or
+// "built-in default"); relative paths in the policy resolve against `base_dir` (the run's cwd).
+// Errors read `FILE:LINE:COL: security.key.path: what is wrong`.
+Result<Policy> parse_policy(const std::string& yaml_text, const std::string& source_name,
+                            const std::string& base_dir);
+
+// Read and parse a policy file (errors name the file; an unreadable file is an error).
+Result<Policy> load_policy_file(const std::string& path, const std::string& base_dir);
+
+// Discovery, in order: `explicit_path` (--policy) if non-empty; then $HIVE_POLICY; then
+// scripts/config/security_policy.yml searched upward from `cwd`; then the built-in default.
+Result<Policy> discover_policy(const std::string& explicit_path, const std::string& cwd);
+
+// The effective policy as YAML (every default filled in, every path absolute), for --check-policy.
+std::string to_yaml(const Policy& p);
+// The effective policy as one JSON object, for run records.
+std::string to_json(const Policy& p);
+
+const char* to_string(Enforcement e);
+const char* to_string(LogLevel l);
+
+}  // namespace hive

@@ -1,0 +1,47 @@
+// Landlock: the filesystem and network rules of a run, built in the parent, applied in the child.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "common/unique_fd.h"
+#include "policy/policy.h"
+
+namespace hive::landlock {
+
+// The highest Landlock ABI the running kernel offers; 0 if Landlock is unavailable (with the reason).
+struct Support {
+    int abi = 0;
+    std::string why_not;  // "" when abi > 0, else e.g. "landlock_create_ruleset: EOPNOTSUPP (disabled at boot)"
+};
+Support probe();
+
+// Paths a run needs beyond the policy's own: decided by the supervisor from the script and the mode.
+struct RunPaths {
+    std::vector<std::string> read_only;   // script file, its directory, ... (absolute)
+    std::vector<std::string> read_write;  // usually empty: the policy's allowed_paths are added from Policy
+};
+
+// The read-only system paths every run gets: the stdlib and its lib-dynload, the shared libraries
+// the interpreter's extension modules load, the loader cache, /dev/null, /dev/urandom, zoneinfo, ...
+std::vector<std::string> system_read_paths();
+
+struct Prepared {
+    UniqueFd ruleset;          // landlock ruleset fd, rules added; -1 when Landlock is unavailable
+    int abi = 0;               // ABI the ruleset was built for
+    std::vector<std::string> handled;  // human-readable: "fs", "net_tcp", "scope_abstract_unix", "scope_signal"
+    std::vector<std::string> notes;    // paths skipped because they do not exist, rights dropped for the ABI, ...
+};
+
+// In the parent: create the ruleset and add every rule. Rights follow the policy: allowed_paths are
+// read-write minus the rights blocked_operations removes (delete -> REMOVE_FILE/REMOVE_DIR/REFER,
+// truncate -> TRUNCATE); exec rights only where allow_subprocess and exec_paths say so; TCP bind/connect
+// handled with no rule (no network) when allowed_domains is empty, and never for blocked_ports;
+// abstract unix sockets and signals scoped to the sandbox where the ABI offers it.
+Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Support& support);
+
+// In the child, after no_new_privs: landlock_restrict_self. Async-signal-safe: no allocation.
+Status apply(const Prepared& prepared);
+
+}  // namespace hive::landlock

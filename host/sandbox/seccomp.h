@@ -1,0 +1,35 @@
+// seccomp: the syscall filter of a run, compiled to BPF in the parent, loaded in the child last.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "policy/policy.h"
+
+namespace hive::seccomp {
+
+struct Prepared {
+    std::vector<sock_filter> program;  // the exported BPF program
+    std::vector<std::string> summary;  // human-readable rule groups, for the run record and --doctor
+};
+
+// In the parent, with libseccomp: default allow, then
+//  - blocked_operations: chmod family (fchmodat2 = 452 by number), chown family, delete
+//    (unlink/unlinkat/rmdir, rename family) -> EPERM;
+//  - allowed_domains empty: socket() of every family -> EPERM (socketpair stays allowed);
+//  - dangerous calls -> kill process (ptrace, process_vm_*, mount family, pivot_root, chroot, kexec, bpf,
+//    module loading, perf_event_open, keyctl family, userfaultfd, io_uring_*, unshare, setns, personality,
+//    acct, swapon/off, reboot, clock setting, open_by_handle_at, clone with namespace flags);
+//    foreign architectures (x32, i386) -> kill process;
+//  - clone3 -> ENOSYS (glibc falls back to clone, whose flags the filter can see);
+//  - execve/execveat -> EPERM unless policy.execution.allow_subprocess;
+//  - `protected_fds` (the event channel's fds): close/dup2/dup3 onto them -> EPERM.
+Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected_fds);
+
+// In the child, after no_new_privs and Landlock: install the program. No allocation.
+Status apply(const Prepared& prepared);
+
+}  // namespace hive::seccomp

@@ -1,0 +1,53 @@
+// Run a program the way a user would and capture what they would see.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace hivetest {
+
+struct Outcome {
+    int exit_code = -1;     // exit status, or 128+N when signal N ended it (as a shell reports)
+    int term_signal = 0;    // N when a signal ended the process, else 0
+    std::string out;
+    std::string err;
+    double seconds = 0;
+};
+
+struct RunOptions {
+    std::string stdin_data;
+    std::string cwd;                               // "" = the test's cwd
+    std::map<std::string, std::string> env_extra;  // added to a clean environment
+    bool inherit_env = false;                      // pass the test's own environment through
+    int timeout_seconds = 60;                      // the test kills the run past this (a bound, not a check)
+};
+
+Outcome run(const std::vector<std::string>& argv, const RunOptions& opts = {});
+
+// `hive-py ARGS...` with the built binary.
+Outcome hive(const std::vector<std::string>& args, const RunOptions& opts = {});
+// Debian's `python3 -I ARGS...`.
+Outcome python(const std::vector<std::string>& args, const RunOptions& opts = {});
+
+std::string hive_bin();
+std::string tests_dir();    // the source tests/ folder
+std::string source_dir();   // the repository root
+
+// A fresh temporary directory, removed (recursively) when the object goes out of scope.
+struct TempDir {
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string path;
+    std::string file(const std::string& name, const std::string& contents, int mode = 0644) const;
+};
+
+std::string read_file(const std::string& path);
+bool exists(const std::string& path);
+std::vector<std::string> lines(const std::string& text);
+// Lines of `text` that contain `needle`.
+std::vector<std::string> grep(const std::string& text, const std::string& needle);
+
+}  // namespace hivetest
