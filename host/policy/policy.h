@@ -96,4 +96,14 @@ std::string to_json(const Policy& p);
 const char* to_string(Enforcement e);
 const char* to_string(LogLevel l);
 
+// True when `a` and `b` hold the same settings (source and sha256 are not compared).
+bool equivalent(const Policy& a, const Policy& b);
+
+// Lexical path helpers: no filesystem access, symlinks are not followed.
+// `path` made absolute against `base_dir` (itself made absolute against the process cwd if relative),
+// with `.`, `..` and duplicate slashes removed and no trailing slash ("/" stays "/").
+std::string normalize_path(const std::string& path, const std::string& base_dir);
+// True when normalised absolute `path` is `dir` or lies below it ("/a/bc" is not within "/a/b").
+bool path_within(const std::string& path, const std::string& dir);
+
 }  // namespace hive
