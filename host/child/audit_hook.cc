@@ -1,0 +1,412 @@
+#include "child/audit_hook.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+
+#include "channel/event.h"
+
+namespace hive::hook {
+
+namespace {
+
+using channel::Decision;
+using channel::Kind;
+
+Config* g_cfg = nullptr;
+std::unordered_set<std::string> g_stdlib;
+bool g_started = false;  // the script's own code has begun (a cpython.run_* event was seen)
+std::uint64_t g_startup_events = 0;
+std::uint64_t g_seq = 0;
+pid_t g_pid = 0;
+thread_local bool t_in_hook = false;
+
+void after_fork_child() {
+    g_pid = getpid();
+    g_seq = 0;
+}
+
+// ---- which events are recorded, and as what ----
+
+struct Class {
+    bool log;
+    Kind kind;
+};
+
+Class classify(std::string_view n) {
+    static const std::unordered_map<std::string_view, Kind> exact = {
+        {"open", Kind::file}, {"mmap.__new__", Kind::file}, {"glob.glob", Kind::file},
+        {"glob.glob/2", Kind::file}, {"tempfile.mkstemp", Kind::file}, {"tempfile.mkdtemp", Kind::file},
+        {"fcntl.fcntl", Kind::file}, {"fcntl.ioctl", Kind::file}, {"fcntl.flock", Kind::file},
+        {"fcntl.lockf", Kind::file},
+        {"subprocess.Popen", Kind::subprocess}, {"os.system", Kind::subprocess}, {"os.exec", Kind::subprocess},
+        {"os.posix_spawn", Kind::subprocess}, {"os.spawn", Kind::subprocess}, {"os.fork", Kind::subprocess},
+        {"os.forkpty", Kind::subprocess}, {"pty.spawn", Kind::subprocess}, {"os.kill", Kind::subprocess},
+        {"os.killpg", Kind::subprocess}, {"signal.pthread_kill", Kind::subprocess},
+        {"os.startfile", Kind::subprocess},
+        {"import", Kind::code}, {"exec", Kind::code}, {"compile", Kind::code},
+        {"pickle.find_class", Kind::code}, {"code.__new__", Kind::code}, {"function.__new__", Kind::code},
+        {"urllib.Request", Kind::socket}, {"webbrowser.open", Kind::socket},
+        {"sys.addaudithook", Kind::tampering}, {"sys.settrace", Kind::tampering},
+        {"sys.setprofile", Kind::tampering}, {"sys._getframe", Kind::tampering},
+        {"sys._current_frames", Kind::tampering}, {"object.__setattr__", Kind::tampering},
+        {"object.__delattr__", Kind::tampering}, {"gc.get_referrers", Kind::tampering},
+        {"gc.get_objects", Kind::tampering}, {"gc.get_referents", Kind::tampering},
+        {"sys.monitoring.register_callback", Kind::tampering},
+    };
+    if (auto it = exact.find(n); it != exact.end()) return {true, it->second};
+    auto starts = [&](std::string_view p) { return n.substr(0, p.size()) == p; };
+    if (starts("os.")) {
+        if (n == "os.putenv" || n == "os.unsetenv") return {true, Kind::other};
+        return {true, Kind::file};
+    }
+    if (starts("shutil.")) return {true, Kind::file};
+    if (starts("socket.") || starts("http.client.") || starts("ftplib.") || starts("smtplib.") ||
+        starts("poplib.") || starts("imaplib.") || starts("nntplib.") || starts("telnetlib.") || starts("ssl."))
+        return {true, Kind::socket};
+    if (starts("marshal.") || starts("ctypes.") || starts("cpython.run_") || starts("sqlite3."))
+        return {true, Kind::code};
+    return {false, Kind::other};
+}
+
+// ---- rendering arguments without running Python code ----
+
+void render(PyObject* o, std::string& out, int depth) {
+    if (out.size() > channel::kMaxArgBytes) return;
+    if (o == Py_None) {
+        out += "None";
+    } else if (PyBool_Check(o)) {
+        out += o == Py_True ? "True" : "False";
+    } else if (PyUnicode_CheckExact(o)) {
+        Py_ssize_t n = 0;
+        const char* s = PyUnicode_AsUTF8AndSize(o, &n);
+        if (s) {
+            out.append(s, std::size_t(n));
+        } else {
+            PyErr_Clear();
+            out += "<str not encodable as UTF-8>";
+        }
+    } else if (PyBytes_CheckExact(o)) {
+        out += "b'";
+        const char* s = PyBytes_AS_STRING(o);
+        Py_ssize_t n = PyBytes_GET_SIZE(o);
+        for (Py_ssize_t i = 0; i < n && out.size() <= channel::kMaxArgBytes; ++i) {
+            unsigned char c = static_cast<unsigned char>(s[i]);
+            if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+                out += char(c);
+            } else {
+                char b[5];
+                std::snprintf(b, sizeof b, "\\x%02x", c);
+                out += b;
+            }
+        }
+        out += "'";
+    } else if (PyLong_CheckExact(o)) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+        if (overflow || (v == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            out += "<int>";
+        } else {
+            out += std::to_string(v);
+        }
+    } else if (PyFloat_CheckExact(o)) {
+        char b[32];
+        std::snprintf(b, sizeof b, "%.17g", PyFloat_AS_DOUBLE(o));
+        out += b;
+    } else if ((PyTuple_CheckExact(o) || PyList_CheckExact(o)) && depth < 2) {
+        bool tuple = PyTuple_CheckExact(o);
+        out += tuple ? '(' : '[';
+        Py_ssize_t n = tuple ? PyTuple_GET_SIZE(o) : PyList_GET_SIZE(o);
+        for (Py_ssize_t i = 0; i < n && out.size() <= channel::kMaxArgBytes; ++i) {
+            if (i) out += ", ";
+            // Borrowed reference; nothing between here and render() can run Python code.
+            render(tuple ? PyTuple_GET_ITEM(o, i) : PyList_GET_ITEM(o, i), out, depth + 1);
+        }
+        out += tuple ? ')' : ']';
+    } else {
+        // Anything else is shown by its type name only: a repr() or __fspath__ here would run the
+        // script's code inside the hook.
+        out += '<';
+        out += Py_TYPE(o)->tp_name;
+        out += '>';
+    }
+}
+
+// The text of a str or bytes argument (a path), or nullopt-ish false.
+bool text_of(PyObject* o, std::string& out) {
+    if (PyUnicode_CheckExact(o)) {
+        Py_ssize_t n = 0;
+        const char* s = PyUnicode_AsUTF8AndSize(o, &n);
+        if (!s) {
+            PyErr_Clear();
+            return false;
+        }
+        out.assign(s, std::size_t(n));
+        return true;
+    }
+    if (PyBytes_CheckExact(o)) {
+        out.assign(PyBytes_AS_STRING(o), std::size_t(PyBytes_GET_SIZE(o)));
+        return true;
+    }
+    return false;
+}
+
+// ---- paths ----
+
+// Absolute, lexically normalised (no syscall resolves links: the kernel's Landlock rules do that).
+std::string absolute(const std::string& p) {
+    std::string in;
+    if (!p.empty() && p[0] == '/') {
+        in = p;
+    } else {
+        char cwd[4096];
+        if (!getcwd(cwd, sizeof cwd)) return p;
+        in = std::string(cwd) + "/" + p;
+    }
+    std::vector<std::string_view> parts;
+    std::string_view s(in);
+    std::size_t i = 0;
+    while (i < s.size()) {
+        std::size_t j = s.find('/', i);
+        if (j == std::string_view::npos) j = s.size();
+        std::string_view part = s.substr(i, j - i);
+        if (part.empty() || part == ".") {
+        } else if (part == "..") {
+            if (!parts.empty()) parts.pop_back();
+        } else {
+            parts.push_back(part);
+        }
+        i = j + 1;
+    }
+    std::string out;
+    for (auto& part : parts) {
+        out += '/';
+        out += part;
+    }
+    return out.empty() ? "/" : out;
+}
+
+bool under(const std::string& path, const std::vector<std::string>& roots) {
+    for (const auto& r : roots) {
+        if (path.size() >= r.size() && path.compare(0, r.size(), r) == 0 &&
+            (path.size() == r.size() || path[r.size()] == '/' || r == "/"))
+            return true;
+    }
+    return false;
+}
+
+// ---- raising ----
+
+int refuse_permission(int err, const std::string& why, const std::string& path) {
+    PyObject* v = path.empty() ? Py_BuildValue("(is)", err, why.c_str())
+                               : Py_BuildValue("(iss)", err, why.c_str(), path.c_str());
+    if (v) {
+        PyErr_SetObject(PyExc_PermissionError, v);
+        Py_DECREF(v);
+    }
+    return -1;
+}
+
+int refuse_import(const std::string& name, const std::string& why) {
+    PyObject* msg = PyUnicode_FromString(why.c_str());
+    PyObject* n = PyUnicode_FromString(name.c_str());
+    if (msg && n) PyErr_SetImportErrorSubclass(PyExc_ModuleNotFoundError, msg, n, nullptr);
+    Py_XDECREF(msg);
+    Py_XDECREF(n);
+    return -1;
+}
+
+std::string top_level(std::string_view name) {
+    auto dot = name.find('.');
+    return std::string(dot == std::string_view::npos ? name : name.substr(0, dot));
+}
+
+// ---- decisions ----
+
+// Returns 0 to allow, -1 with an exception set to refuse.
+int decide(std::string_view ev, PyObject* args) {
+    const Config& c = *g_cfg;
+    Py_ssize_t n = PyTuple_GET_SIZE(args);
+    auto arg = [&](Py_ssize_t i) { return i < n ? PyTuple_GET_ITEM(args, i) : Py_None; };
+    std::string path;
+
+    if (ev == "open") {
+        if (!text_of(arg(0), path)) return 0;  // an fd, or a path object we cannot read without code
+        path = absolute(path);
+        bool write = false;
+        PyObject* mode = arg(1);
+        if (PyUnicode_CheckExact(mode)) {
+            const char* m = PyUnicode_AsUTF8(mode);
+            write = m && std::strpbrk(m, "wax+");
+        }
+        PyObject* flags = arg(2);
+        if (PyLong_CheckExact(flags)) {
+            long f = PyLong_AsLong(flags);
+            write = write || (f & (O_WRONLY | O_RDWR | O_APPEND | O_CREAT | O_TRUNC));
+        }
+        if (under(path, c.denied_files))
+            return refuse_import(path, "hive-py: this module is refused by security.imports.deny (" + path + ")");
+        if (write && !under(path, c.write_paths))
+            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", path);
+        if (!write && !under(path, c.read_paths))
+            return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", path);
+        if (write && c.blocked.truncate && PyLong_CheckExact(flags) && (PyLong_AsLong(flags) & O_TRUNC) &&
+            access(path.c_str(), F_OK) == 0)
+            return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
+        return 0;
+    }
+    if (ev == "os.remove" || ev == "os.rmdir" || ev == "os.rename" || ev == "shutil.rmtree") {
+        if (c.blocked.del) {
+            text_of(arg(0), path);
+            return refuse_permission(EPERM, "hive-py: 'delete' is in security.filesystem.blocked_operations", path);
+        }
+        return 0;
+    }
+    if (ev == "os.chmod" || ev == "os.lchmod") {
+        if (c.blocked.chmod) {
+            text_of(arg(0), path);
+            return refuse_permission(EPERM, "hive-py: 'chmod' is in security.filesystem.blocked_operations", path);
+        }
+        return 0;
+    }
+    if (ev == "os.chown" || ev == "shutil.chown" || ev == "os.lchown") {
+        if (c.blocked.chown) {
+            text_of(arg(0), path);
+            return refuse_permission(EPERM, "hive-py: 'chown' is in security.filesystem.blocked_operations", path);
+        }
+        return 0;
+    }
+    if (ev == "os.truncate") {
+        if (c.blocked.truncate) {
+            text_of(arg(0), path);
+            return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
+        }
+        return 0;
+    }
+    if (ev == "socket.__new__" || ev == "socket.connect" || ev == "socket.bind" || ev == "socket.sendto" ||
+        ev == "socket.getaddrinfo" || ev == "socket.gethostbyname" || ev == "socket.gethostbyname_ex" ||
+        ev == "socket.gethostbyaddr" || ev == "socket.getnameinfo" || ev == "urllib.Request") {
+        if (!c.network)
+            return refuse_permission(EPERM, "hive-py: network access is off (security.network.allowed_domains is empty)", "");
+        return 0;
+    }
+    if (ev == "subprocess.Popen" || ev == "os.system" || ev == "os.exec" || ev == "os.posix_spawn" ||
+        ev == "os.spawn" || ev == "os.forkpty" || ev == "pty.spawn") {
+        if (!c.allow_subprocess)
+            return refuse_permission(EPERM, "hive-py: starting programs is off (security.execution.allow_subprocess is false)", "");
+        return 0;
+    }
+    if (ev == "import") {
+        std::string name, file;
+        if (!text_of(arg(0), name)) return 0;
+        std::string why = import_refusal(name);
+        if (why.empty() && text_of(arg(1), file) && file.size() > 3 &&
+            file.compare(file.size() - 3, 3, ".so") == 0 && absolute(file).rfind(c.dynload_dir, 0) != 0)
+            why = "hive-py: extension module '" + name + "' from " + file +
+                  " is outside the stdlib (security.imports)";
+        if (!why.empty()) return refuse_import(name, why);
+        return 0;
+    }
+    return 0;
+}
+
+void record(std::string_view name, Kind kind, Decision d, PyObject* args) {
+    if (!g_cfg->ring) return;
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    channel::EventWriter w(std::uint32_t(g_pid), ++g_seq,
+                           std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec), d, kind, name);
+    if (args && PyTuple_Check(args)) {
+        std::string s;
+        Py_ssize_t n = PyTuple_GET_SIZE(args);
+        for (Py_ssize_t i = 0; i < n && i < Py_ssize_t(channel::kMaxArgs); ++i) {
+            s.clear();
+            render(PyTuple_GET_ITEM(args, i), s, 0);
+            w.arg(s);
+        }
+    }
+    channel::write_record(g_cfg->ring, w.data(), w.size());
+}
+
+int hook(const char* event, PyObject* args, void*) {
+    if (t_in_hook) return 0;  // never re-enter (an allocation or import inside the hook may raise events)
+    std::string_view ev(event);
+    if (!g_started) {
+        if (ev.substr(0, 11) != "cpython.run") {
+            ++g_startup_events;
+            return 0;
+        }
+        g_started = true;
+        t_in_hook = true;
+        // One summary record for the start-up events, counted but not logged one by one.
+        PyObject* a = Py_BuildValue("(K)", static_cast<unsigned long long>(g_startup_events));
+        record("hive.startup", Kind::summary, Decision::counted, a);
+        Py_XDECREF(a);
+        t_in_hook = false;
+    }
+    Class cl = classify(ev);
+    if (!cl.log) return 0;
+    t_in_hook = true;
+    // Decide first, then record the decision: the record is in shared memory before we return, so
+    // before the operation proceeds (or the exception is raised).
+    int rc = decide(ev, args);
+    if (rc != 0) {
+        // Keep the exception across record(): nothing in it may clobber or consume it.
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        record(ev, cl.kind, Decision::denied_by_hook, args);
+        PyErr_Restore(type, value, tb);
+    } else {
+        record(ev, cl.kind, Decision::allowed, args);
+    }
+    t_in_hook = false;
+    return rc;
+}
+
+}  // namespace
+
+bool install(Config* cfg) {
+    g_cfg = cfg;
+    g_pid = getpid();
+    pthread_atfork(nullptr, nullptr, after_fork_child);
+    return PySys_AddAuditHook(hook, nullptr) == 0;
+}
+
+void learn_stdlib_names() {
+    PyObject* names = PySys_GetObject("stdlib_module_names");  // borrowed
+    if (!names) return;
+    PyObject* it = PyObject_GetIter(names);
+    if (!it) {
+        PyErr_Clear();
+        return;
+    }
+    while (PyObject* item = PyIter_Next(it)) {
+        if (const char* s = PyUnicode_AsUTF8(item)) g_stdlib.insert(s);
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    PyErr_Clear();
+}
+
+std::string import_refusal(std::string_view fullname) {
+    std::string top = top_level(fullname);
+    if (g_cfg->import_deny.count(top))
+        return "hive-py: import of '" + std::string(fullname) + "' is refused by security.imports.deny";
+    if (g_stdlib.empty() || g_stdlib.count(top) || g_cfg->import_allow.count(top)) return {};
+    return "hive-py: import of '" + std::string(fullname) +
+           "' is refused: not in the stdlib, the script's directory or security.imports.allow";
+}
+
+std::uint64_t startup_events() { return g_startup_events; }
+
+}  // namespace hive::hook

@@ -1,0 +1,48 @@
+// The C-level PEP 578 audit hook and the import policy it shares with the meta-path finder.
+//
+// Registered with PySys_AddAuditHook before the interpreter starts, so no Python code can remove it or
+// veto its addition. Its state is plain C++ (no Python objects). It renders every event's arguments
+// without running Python code, writes one record per event into the event ring *before* returning (so
+// the record exists before the operation proceeds), and refuses, with a clear Python exception, what
+// the policy forbids. The kernel layers remain the enforcement: this is the explanation and the record.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "channel/ring.h"
+#include "policy/policy.h"
+
+namespace hive::hook {
+
+struct Config {
+    channel::Header* ring = nullptr;
+    std::vector<std::string> write_paths;  // may be written (policy allowed_paths)
+    std::vector<std::string> read_paths;   // may be read (system paths, read-only paths, script dir, write paths)
+    BlockedOps blocked;
+    bool network = false;           // allowed_domains non-empty
+    bool allow_subprocess = false;
+    std::unordered_set<std::string> import_allow;  // top-level names allowed besides the stdlib's
+    std::unordered_set<std::string> import_deny;   // top-level names always refused
+    std::vector<std::string> denied_files;         // stdlib files/dirs of denied modules (prefixes)
+    std::string dynload_dir = "/usr/lib/python3.11/lib-dynload/";
+};
+
+// Install the hook (before Py_Initialize*). `cfg` must outlive the interpreter.
+bool install(Config* cfg);
+
+// After the interpreter is up: learn sys.stdlib_module_names (allowed by default).
+void learn_stdlib_names();
+
+// The import decision, shared with the meta-path finder. Returns "" when allowed, else the reason.
+std::string import_refusal(std::string_view fullname);
+
+// Counters for the parent's summary.
+std::uint64_t startup_events();
+
+}  // namespace hive::hook

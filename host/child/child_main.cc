@@ -1,0 +1,124 @@
+#include "child/child_main.h"
+
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
+#include "child/interpreter.h"
+#include "child/report.h"
+
+namespace hive::child {
+
+namespace {
+
+volatile pid_t g_script_pid = 0;
+
+// Signals the parent forwards (sent from outside the pid namespace, so si_pid reads 0 in here) go on
+// to the script. A terminal's Ctrl-C already reaches the script through the process group; a signal
+// the script sends to its own init is ignored.
+void forward(int sig, siginfo_t* info, void*) {
+    if (info->si_code == SI_USER && info->si_pid == 0 && g_script_pid > 0) kill(g_script_pid, sig);
+}
+
+void close_all_except(std::vector<int> keep) {
+    std::sort(keep.begin(), keep.end());
+    unsigned lo = 0;
+    for (int fd : keep) {
+        if (fd < 0) continue;
+        if (unsigned(fd) > lo) syscall(SYS_close_range, lo, unsigned(fd) - 1, 0);
+        lo = unsigned(fd) + 1;
+    }
+    syscall(SYS_close_range, lo, ~0u, 0);
+}
+
+[[noreturn]] void report_failure(int fd, const char* step, const Error& e) {
+    Report r;
+    r.kind = Report::setup_failed;
+    r.err = e.err;
+    r.set_text(step, e.message.c_str());
+    [[maybe_unused]] ssize_t n = write(fd, &r, sizeof r);
+    _exit(125);
+}
+
+std::uint32_t layer_bits(const sandbox::Applied& a, const sandbox::ChildPlan& p) {
+    std::uint32_t b = layer_rlimits | layer_no_new_privs;
+    if (a.cgroup) b |= layer_cgroup;
+    if (p.ns.set.user || p.ns.set.pid || p.ns.set.mount || p.ns.set.net) b |= layer_namespaces;
+    if (a.landlock) b |= layer_landlock;
+    if (a.seccomp) b |= layer_seccomp;
+    if (a.proc_mounted) b |= layer_proc;
+    return b;
+}
+
+}  // namespace
+
+void init_main(const Args& a) {
+    // Only what the sandbox needs survives: stdio, the report pipe, the ring's wake-up fd, and the fds
+    // the prepared layers hold (the Landlock ruleset, the cgroup's cgroup.procs).
+    std::vector<int> keep = a.keep_fds;
+    keep.insert(keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_procs_fd});
+    if (a.plan.landlock) keep.push_back(a.plan.landlock->ruleset.get());
+    close_all_except(keep);
+
+    sandbox::Applied applied;
+    const char* step = "";
+    Status st = sandbox::apply_all(a.plan, applied, step);
+    if (!st.ok()) report_failure(a.report_fd, step, st.error());
+    if (a.plan.cgroup_procs_fd >= 0) close(a.plan.cgroup_procs_fd);
+    if (a.plan.landlock && a.plan.landlock->ruleset.valid()) close(a.plan.landlock->ruleset.get());
+
+    struct sigaction sa {};
+    sa.sa_sigaction = forward;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
+
+    pid_t pid = fork();
+    if (pid < 0) report_failure(a.report_fd, "fork", errno_error("fork", "script process"));
+    if (pid == 0) {
+        struct sigaction dfl {};
+        dfl.sa_handler = SIG_DFL;
+        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &dfl, nullptr);
+        std::vector<int> script_keep = a.keep_fds;
+        script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd});
+        close_all_except(script_keep);
+        clearenv();
+        for (const auto& kv : a.env) putenv(const_cast<char*>(kv.c_str()));
+        interpreter::run(a.spec, *a.hook_cfg, a.report_fd);
+    }
+    g_script_pid = pid;
+    // The init holds no stdio: when the script and its children end, the parent sees EOF.
+    close(0);
+    close(1);
+    close(2);
+    for (int fd : a.keep_fds) close(fd);
+
+    Report r;
+    r.kind = Report::script_ended;
+    r.layers = layer_bits(applied, a.plan);
+    bool script_done = false;
+    for (;;) {
+        int status = 0;
+        pid_t w = waitpid(-1, &status, 0);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            break;  // ECHILD: everything reaped
+        }
+        if (w == pid && !script_done) {
+            script_done = true;
+            r.wait_status = status;
+            // Nothing the script started outlives it: in our own pid namespace kill(-1) reaches every
+            // process but this one. (Without a pid namespace the parent kills the run's cgroup instead.)
+            if (a.plan.ns.set.pid) kill(-1, SIGKILL);
+        }
+    }
+    [[maybe_unused]] ssize_t n = write(a.report_fd, &r, sizeof r);
+    _exit(0);
+}
+
+}  // namespace hive::child

@@ -1,0 +1,149 @@
+#include "child/interpreter.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <pybind11/embed.h>
+
+#include "child/report.h"
+
+namespace py = pybind11;
+
+namespace hive::interpreter {
+
+namespace {
+
+[[noreturn]] void fail(int report_fd, const char* what) {
+    child::Report r;
+    r.kind = child::Report::setup_failed;
+    r.set_text("interpreter", what);
+    [[maybe_unused]] ssize_t n = write(report_fd, &r, sizeof r);
+    _exit(125);
+}
+
+void check(PyStatus st, int report_fd, const char* what) {
+    if (PyStatus_Exception(st)) {
+        std::string m = std::string(what) + ": " + (st.err_msg ? st.err_msg : "failed");
+        fail(report_fd, m.c_str());
+    }
+}
+
+std::wstring widen(const std::string& s) {
+    wchar_t* w = Py_DecodeLocale(s.c_str(), nullptr);
+    std::wstring out = w ? w : L"";
+    PyMem_RawFree(w);
+    return out;
+}
+
+// Names a script may import from its own directory (sibling modules and packages).
+void add_siblings(const std::string& dir, hook::Config& cfg) {
+    DIR* d = opendir(dir.c_str());
+    if (!d) return;
+    while (dirent* e = readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        if (n.size() > 3 && n.compare(n.size() - 3, 3, ".py") == 0) n.resize(n.size() - 3);
+        if (n.find('.') == std::string::npos) cfg.import_allow.insert(n);
+    }
+    closedir(d);
+}
+
+}  // namespace
+
+// The meta-path finder: refuses denied imports for every route through importlib (import statement,
+// __import__, importlib.import_module, which raises no `import` audit event), before any other finder
+// looks. The audit hook backs it up for what bypasses sys.meta_path (extension loaders, open_code).
+PYBIND11_EMBEDDED_MODULE(_hive_guard, m) {
+    m.def("find_spec", [](py::str fullname, py::object, py::object) -> py::object {
+        std::string why = hook::import_refusal(std::string(fullname));
+        if (!why.empty()) {
+            PyErr_SetImportErrorSubclass(PyExc_ModuleNotFoundError, py::str(why).ptr(), fullname.ptr(), nullptr);
+            throw py::error_already_set();
+        }
+        return py::none();
+    }, py::arg("fullname"), py::arg("path") = py::none(), py::arg("target") = py::none());
+}
+
+void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
+    // The hook goes in before the interpreter exists: nothing in Python can remove it or veto it.
+    if (!hook::install(&hook_cfg)) fail(report_fd, "PySys_AddAuditHook failed");
+
+    // UTF-8 mode: the script's environment is empty (no LANG), and output must still be UTF-8.
+    PyPreConfig pre;
+    PyPreConfig_InitIsolatedConfig(&pre);
+    pre.utf8_mode = 1;
+    check(Py_PreInitialize(&pre), report_fd, "Py_PreInitialize");
+
+    PyConfig config;
+    PyConfig_InitIsolatedConfig(&config);  // isolated=1: no PYTHON* variables, no user site, safe_path
+    config.site_import = 0;
+    config.write_bytecode = 0;
+    config.install_signal_handlers = 1;
+    config.pathconfig_warnings = 0;
+    config.parse_argv = 0;
+    check(PyConfig_SetString(&config, &config.home, L"/usr"), report_fd, "PyConfig home");
+    check(PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3.11"), report_fd, "PyConfig executable");
+    config.module_search_paths_set = 1;
+    check(PyWideStringList_Append(&config.module_search_paths, L"/usr/lib/python3.11"), report_fd, "sys.path");
+    check(PyWideStringList_Append(&config.module_search_paths, L"/usr/lib/python3.11/lib-dynload"), report_fd,
+          "sys.path");
+
+    // sys.argv exactly as python3 builds it.
+    std::vector<std::string> argv;
+    switch (spec.mode) {
+        case ScriptSpec::Mode::file:
+            argv.push_back(spec.target);
+            check(PyConfig_SetString(&config, &config.run_filename, widen(spec.target).c_str()), report_fd,
+                  "run_filename");
+            break;
+        case ScriptSpec::Mode::command: {
+            argv.push_back("-c");
+            std::wstring code = widen(spec.target) + L"\n";
+            check(PyConfig_SetString(&config, &config.run_command, code.c_str()), report_fd, "run_command");
+            break;
+        }
+        case ScriptSpec::Mode::module:
+            argv.push_back("-m");
+            check(PyConfig_SetString(&config, &config.run_module, widen(spec.target).c_str()), report_fd,
+                  "run_module");
+            break;
+        case ScriptSpec::Mode::stdin_:
+            argv.push_back("-");
+            break;
+    }
+    argv.insert(argv.end(), spec.args.begin(), spec.args.end());
+    std::vector<const char*> cargv;
+    for (auto& a : argv) cargv.push_back(a.c_str());
+
+    try {
+        // pybind11 initialises from our PyConfig; add_program_dir_to_path=false: it must not edit sys.path.
+        py::initialize_interpreter(&config, int(cargv.size()), cargv.data(), false);
+    } catch (const std::exception& e) {
+        fail(report_fd, e.what());
+    }
+
+    hook::learn_stdlib_names();
+    {
+        py::module_ sys = py::module_::import("sys");
+        if (spec.mode == ScriptSpec::Mode::file) {
+            // Unlike `python3 -I`, the script's own directory is importable, so a governance script can
+            // import its sibling modules (Landlock gives that directory read-only).
+            std::string dir = spec.script_abs.substr(0, spec.script_abs.rfind('/'));
+            if (dir.empty()) dir = "/";
+            sys.attr("path").attr("insert")(0, dir);
+            add_siblings(dir, hook_cfg);
+        }
+        sys.attr("meta_path").attr("insert")(0, py::module_::import("_hive_guard"));
+    }
+    close(report_fd);
+
+    // Py_RunMain runs the file/command/module/stdin, prints tracebacks, maps SystemExit to the exit code,
+    // re-raises an unhandled KeyboardInterrupt as SIGINT, and finalises the interpreter.
+    int code = Py_RunMain();
+    std::fflush(stdout);
+    std::fflush(stderr);
+    _exit(code);
+}
+
+}  // namespace hive::interpreter

@@ -1,0 +1,34 @@
+// The one fixed-size record the sandbox's init sends the parent over a close-on-exec pipe: either the
+// set-up step that failed, or how the script's process ended. Fixed size and < PIPE_BUF, so one write()
+// delivers it whole.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace hive::child {
+
+struct Report {
+    static constexpr std::uint32_t kMagic = 0x48495645;  // "HIVE"
+    enum Kind : std::uint32_t { setup_failed = 1, script_ended = 2 };
+    std::uint32_t magic = kMagic;
+    std::uint32_t kind = 0;
+    std::int32_t wait_status = 0;  // script_ended: the script process's wait status
+    std::int32_t err = 0;          // setup_failed: errno
+    std::uint32_t layers = 0;      // bit set of Layer applied
+    char step[28] = {};
+    char message[400] = {};
+
+    void set_text(const char* s, const char* m) {
+        std::strncpy(step, s, sizeof step - 1);
+        std::strncpy(message, m, sizeof message - 1);
+    }
+};
+static_assert(sizeof(Report) <= 512, "a report must fit one atomic pipe write");
+
+enum Layer : std::uint32_t {
+    layer_cgroup = 1, layer_rlimits = 2, layer_namespaces = 4, layer_no_new_privs = 8, layer_landlock = 16,
+    layer_seccomp = 32, layer_proc = 64,
+};
+
+}  // namespace hive::child

@@ -1,0 +1,16 @@
+// What to run, as python3's command line names it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace hive {
+
+struct ScriptSpec {
+    enum class Mode { file, command, module, stdin_ } mode = Mode::file;
+    std::string target;              // file path (as given), code, or module name; "-" for stdin
+    std::string script_abs;          // file mode: the absolute path of the script
+    std::vector<std::string> args;   // arguments after the script
+};
+
+}  // namespace hive

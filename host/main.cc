@@ -1,0 +1,53 @@
+// hive-py: run a Python governance script under a security policy. See --help.
+#include <cstdio>
+#include <iostream>
+
+#include "audit/audit_log.h"
+#include "policy/policy.h"
+#include "sandbox/doctor.h"
+#include "supervisor/options.h"
+#include "supervisor/supervisor.h"
+
+#include <unistd.h>
+
+int main(int argc, char** argv) {
+    auto parsed = hive::parse_options(argc, argv);
+    if (!parsed) {
+        std::fprintf(stderr, "hive-py: error: %s\n", parsed.error().message.c_str());
+        return 2;
+    }
+    const hive::Options& o = *parsed;
+    if (o.help) {
+        std::fputs(hive::usage_text(), stdout);
+        return 0;
+    }
+    if (o.version) {
+        std::printf("hive-py %s (embedding Python 3.11)\n", HIVE_VERSION);
+        return 0;
+    }
+    if (o.audit) return hive::audit::audit_command(o.audit_args);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
+    if (!o.check_policy.empty()) {
+        auto p = hive::load_policy_file(o.check_policy, cwd);
+        if (!p) {
+            std::fprintf(stderr, "hive-py: error: %s\n", p.error().message.c_str());
+            return 2;
+        }
+        std::fputs(hive::to_yaml(*p).c_str(), stdout);
+        return 0;
+    }
+    if (o.doctor) {
+        auto p = hive::discover_policy(o.policy_path, cwd);
+        if (!p) {
+            std::fprintf(stderr, "hive-py: error: %s\n", p.error().message.c_str());
+            return 2;
+        }
+        return hive::sandbox::doctor(std::cout, *p);
+    }
+    if (!o.has_script) {
+        std::fprintf(stderr, "hive-py: error: no script given (hive-py script.py | -c CODE | -m MODULE | -); see --help\n");
+        return 2;
+    }
+    return hive::run_script(o);
+}

@@ -1,0 +1,116 @@
+#include "sandbox/namespaces.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace hive::namespaces {
+
+int Set::clone_flags() const {
+    return (user ? CLONE_NEWUSER : 0) | (mount ? CLONE_NEWNS : 0) | (pid ? CLONE_NEWPID : 0) |
+           (net ? CLONE_NEWNET : 0) | (ipc ? CLONE_NEWIPC : 0) | (uts ? CLONE_NEWUTS : 0);
+}
+
+std::vector<std::string> Set::names() const {
+    std::vector<std::string> v;
+    if (user) v.push_back("user");
+    if (mount) v.push_back("mount");
+    if (pid) v.push_back("pid");
+    if (net) v.push_back("net");
+    if (ipc) v.push_back("ipc");
+    if (uts) v.push_back("uts");
+    return v;
+}
+
+Set probe() {
+    auto can = [](int flag) {
+        pid_t pid = fork();
+        if (pid < 0) return false;
+        if (pid == 0) {
+            // A user namespace first lets an unprivileged caller create the others, as the real run does.
+            int extra = flag == CLONE_NEWUSER ? 0 : (geteuid() != 0 ? CLONE_NEWUSER : 0);
+            _exit(unshare(flag | extra) == 0 ? 0 : 1);
+        }
+        int st = 0;
+        waitpid(pid, &st, 0);
+        return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    };
+    Set s;
+    s.user = can(CLONE_NEWUSER);
+    s.mount = can(CLONE_NEWNS);
+    s.pid = can(CLONE_NEWPID);
+    s.net = can(CLONE_NEWNET);
+    s.ipc = can(CLONE_NEWIPC);
+    s.uts = can(CLONE_NEWUTS);
+    return s;
+}
+
+namespace {
+
+Status write_file(const char* path, const char* text) {
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno_error("open", path);
+    ssize_t n = write(fd, text, strlen(text));
+    int e = errno;
+    close(fd);
+    if (n != ssize_t(strlen(text))) return Error::from_errno("write", path, n < 0 ? e : EIO);
+    return {};
+}
+
+}  // namespace
+
+Status drop_capabilities() {
+    for (int cap = 0; cap <= 63; ++cap) {
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            return errno_error("prctl", "PR_CAPBSET_DROP");
+    }
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+        return errno_error("prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2] = {};
+    if (syscall(SYS_capset, &hdr, data) != 0) return errno_error("capset", "all capabilities to none");
+    return {};
+}
+
+Status finish(const Plan& plan, bool& proc_mounted) {
+    proc_mounted = false;
+    const Set& s = plan.set;
+    if (s.user) {
+        // One line each: the sandbox's uid/gid 1000 is the caller's own id outside. "deny" on setgroups
+        // first: the kernel requires it before an unprivileged gid_map.
+        char line[64];
+        HIVE_TRY(write_file("/proc/self/setgroups", "deny"));
+        snprintf(line, sizeof line, "%u %u 1\n", unsigned(kSandboxUid), unsigned(plan.outer_uid));
+        HIVE_TRY(write_file("/proc/self/uid_map", line));
+        snprintf(line, sizeof line, "%u %u 1\n", unsigned(kSandboxGid), unsigned(plan.outer_gid));
+        HIVE_TRY(write_file("/proc/self/gid_map", line));
+    }
+    if (s.mount) {
+        // Nothing we mount may propagate back to the host.
+        if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+            return errno_error("mount", "/ MS_REC|MS_PRIVATE");
+        if (s.pid) {
+            // A /proc of the new pid namespace: the script sees only the sandbox's processes. Landlock
+            // keeps /proc closed anyway; a kernel that refuses this mount (a container with masked
+            // /proc paths) leaves the host's /proc in place, still closed by Landlock.
+            proc_mounted = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
+        }
+    }
+    if (s.uts && sethostname("hive-py", 7) != 0) return errno_error("sethostname", "hive-py");
+    if (s.user) {
+        if (setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return errno_error("setresgid", "1000");
+        if (setresuid(kSandboxUid, kSandboxUid, kSandboxUid) != 0) return errno_error("setresuid", "1000");
+    }
+    return drop_capabilities();
+}
+
+}  // namespace hive::namespaces

@@ -1,0 +1,45 @@
+// namespaces: user, mount, pid, net, ipc and uts namespaces of a run.
+//
+// The parent creates them all at once with clone() (so the child it supervises is pid 1 of the new pid
+// namespace, and killing it kills everything the script started); the child finishes them here: its
+// uid/gid maps, a private mount tree with a fresh /proc, a hostname, then drops every capability.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace hive::namespaces {
+
+struct Set {
+    bool user = false, mount = false, pid = false, net = false, ipc = false, uts = false;
+    int clone_flags() const;
+    std::vector<std::string> names() const;  // "user", "mount", ...
+    bool all() const { return user && mount && pid && net && ipc && uts; }
+};
+
+// The uid and gid the script sees inside its user namespace (mapped to the caller's own ids outside:
+// files the script writes belong to the caller, and it holds no capability anywhere).
+inline constexpr uid_t kSandboxUid = 1000;
+inline constexpr gid_t kSandboxGid = 1000;
+
+// Which namespaces this kernel lets us create, probed one by one in throw-away children.
+Set probe();
+
+struct Plan {
+    Set set;
+    uid_t outer_uid = 0;
+    gid_t outer_gid = 0;
+};
+
+// In the child, right after clone(): maps, mounts, hostname, then drop all capabilities.
+// Async-signal-safe: no allocation. `proc_mounted` tells whether a fresh /proc could be mounted.
+Status finish(const Plan& plan, bool& proc_mounted);
+
+// Drop every capability (effective, permitted, inheritable, bounding, ambient).
+Status drop_capabilities();
+
+}  // namespace hive::namespaces

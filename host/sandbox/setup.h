@@ -1,0 +1,32 @@
+// The child's set-up, in one ordered function. Everything here was prepared by the parent; the child
+// only applies it (no allocation-heavy work, no threads).
+#pragma once
+
+#include "common/result.h"
+#include "policy/policy.h"
+#include "sandbox/landlock.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/seccomp.h"
+
+namespace hive::sandbox {
+
+struct ChildPlan {
+    const Policy* policy = nullptr;
+    namespaces::Plan ns;
+    const landlock::Prepared* landlock = nullptr;  // ruleset invalid = Landlock unavailable (best_effort)
+    const seccomp::Prepared* seccomp = nullptr;
+    int cgroup_procs_fd = -1;  // the run's pids cgroup (cgroup.procs opened by the parent), or -1
+};
+
+struct Applied {
+    bool cgroup = false;
+    bool proc_mounted = false;
+    bool landlock = false;
+    bool seccomp = false;
+};
+
+// rlimits -> namespaces -> no_new_privs -> Landlock -> seccomp. On failure `step` names the step and
+// the error names the call; the caller must end the process (a half-applied sandbox never runs code).
+Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step);
+
+}  // namespace hive::sandbox

@@ -1,0 +1,649 @@
+#include "supervisor/supervisor.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "audit/audit_log.h"
+#include "channel/event.h"
+#include "channel/ring.h"
+#include "child/child_main.h"
+#include "child/report.h"
+#include "common/json.h"
+#include "common/sha256.h"
+#include "policy/policy.h"
+#include "sandbox/landlock.h"
+#include "sandbox/namespaces.h"
+#include "sandbox/seccomp.h"
+#include "supervisor/cgroup.h"
+#include "supervisor/resources.h"
+
+extern char** environ;
+
+namespace hive {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::size_t kRingBytes = 1 << 20;
+
+int say_error(const std::string& msg, int code) {
+    std::fprintf(stderr, "hive-py: error: %s\n", msg.c_str());
+    return code;
+}
+
+std::string iso_now(std::optional<std::uint64_t> ns = std::nullopt) {
+    timespec ts;
+    if (ns) {
+        ts.tv_sec = time_t(*ns / 1000000000ull);
+        ts.tv_nsec = long(*ns % 1000000000ull);
+    } else {
+        clock_gettime(CLOCK_REALTIME, &ts);
+    }
+    tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1,
+                  t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000);
+    return buf;
+}
+
+std::string new_run_id() {
+    unsigned char b[8];
+    if (getrandom(b, sizeof b, 0) != sizeof b) std::memset(b, 0, sizeof b);
+    char s[17];
+    for (int i = 0; i < 8; ++i) std::snprintf(s + 2 * i, 3, "%02x", b[i]);
+    return s;
+}
+
+std::string default_log_dir() {
+    if (const char* e = std::getenv("HIVE_LOG_DIR"); e && *e) return e;
+    if (geteuid() == 0) return "/var/log/hive-py";
+    if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/hive-py";
+    const char* home = std::getenv("HOME");
+    if (!home || !*home) {
+        if (passwd* pw = getpwuid(geteuid())) home = pw->pw_dir;
+    }
+    return std::string(home ? home : "/tmp") + "/.local/state/hive-py";
+}
+
+std::string lexical_abs(const std::string& p, const std::string& cwd) {
+    std::filesystem::path x = p.empty() || p[0] != '/' ? std::filesystem::path(cwd) / p : std::filesystem::path(p);
+    std::string s = x.lexically_normal().string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+}
+
+bool path_under(const std::string& p, const std::string& root) {
+    return p == root || root == "/" || (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/');
+}
+
+// Real paths (symlinks resolved) where they exist, for comparing the log dir with writable paths.
+std::string resolved(const std::string& p) {
+    std::error_code ec;
+    auto r = std::filesystem::weakly_canonical(p, ec);
+    return ec ? p : r.string();
+}
+
+const char* signal_name(int sig) {
+    const char* n = sigabbrev_np(sig);
+    static thread_local char buf[32];
+    std::snprintf(buf, sizeof buf, "SIG%s", n ? n : "?");
+    return buf;
+}
+
+// Everything the parent collects about one run.
+struct RunState {
+    std::string run_id;
+    const Policy* policy = nullptr;
+    std::optional<audit::AuditLog> log;
+    std::vector<std::string> event_lines, security_lines, resource_lines;
+    std::uint64_t seq = 0, events = 0, denials = 0, startup_events = 0;
+    std::map<std::uint32_t, std::uint64_t> pid_seq;
+    std::vector<std::string> log_errors;
+
+    void security(const std::string& severity, const std::string& kind, const std::string& message,
+                  const std::string& extra_key = "", const std::string& extra_json = "") {
+        json::Object o;
+        o.add("run_id", run_id).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
+            .add("message", message);
+        if (!extra_key.empty()) o.add_raw(extra_key, extra_json);
+        security_lines.push_back(o.str());
+    }
+
+    void flush() {
+        if (!log) return;
+        auto put = [&](audit::Stream s, std::vector<std::string>& lines) {
+            if (lines.empty()) return;
+            Status st = log->append(s, lines);
+            if (!st.ok()) log_errors.push_back(st.error().message);
+            lines.clear();
+        };
+        put(audit::Stream::events, event_lines);
+        put(audit::Stream::security, security_lines);
+        put(audit::Stream::resource, resource_lines);
+    }
+
+    void take(channel::Drained&& d) {
+        for (auto& f : d.faults) security("high", "channel_fault", f);
+        for (auto& rec : d.records) {
+            channel::Event ev;
+            std::string why;
+            if (!channel::decode(rec, ev, why)) {
+                security("high", "channel_fault", "malformed event record: " + why);
+                continue;
+            }
+            auto& last = pid_seq[ev.pid];
+            if (ev.pid_seq != last + 1)
+                security("high", "channel_fault",
+                         "out-of-sequence record from pid " + std::to_string(ev.pid) + ": expected " +
+                             std::to_string(last + 1) + ", got " + std::to_string(ev.pid_seq));
+            last = ev.pid_seq;
+            if (ev.kind == channel::Kind::summary && ev.name == "hive.startup" && !ev.args.empty()) {
+                startup_events = std::strtoull(ev.args[0].c_str(), nullptr, 10);
+            }
+            ++events;
+            json::Object o;
+            o.add("run_id", run_id).add("seq", std::int64_t(++seq)).add("timestamp", iso_now(ev.time_ns))
+                .add("pid", std::int64_t(ev.pid)).add("event", ev.name).add("kind", channel::to_string(ev.kind))
+                .add("args", ev.args).add("decision", channel::to_string(ev.decision));
+            std::string line = o.str();
+            event_lines.push_back(line);
+            if (ev.decision == channel::Decision::denied_by_hook) {
+                ++denials;
+                security("medium", "denied", ev.name + " denied by the audit hook", "event", line);
+            } else if (ev.kind == channel::Kind::tampering && ev.name != "sys._getframe" &&
+                       ev.name != "object.__setattr__") {
+                security("medium", "tampering", ev.name + " called by the script", "event", line);
+            }
+        }
+    }
+};
+
+struct Pipes {
+    UniqueFd report_r, report_w, out_r, out_w, err_r, err_w;
+};
+
+Status make_pipe(UniqueFd& r, UniqueFd& w) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe2", "");
+    r.reset(p[0]);
+    w.reset(p[1]);
+    return {};
+}
+
+bool write_all(int fd, const char* p, std::size_t n) {
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= std::size_t(w);
+    }
+    return true;
+}
+
+volatile sig_atomic_t g_forward_signal = 0;
+void on_parent_signal(int sig, siginfo_t* info, void*) {
+    // Ctrl-C at a terminal reaches the script through the process group already (si_code SI_KERNEL);
+    // a signal sent to hive-py itself (kill) is passed on to the sandbox.
+    if (info->si_code == SI_USER || info->si_code == SI_QUEUE) g_forward_signal = sig;
+}
+
+}  // namespace
+
+int run_script(const Options& opts) {
+    const auto t_start = Clock::now();
+    char cwd_buf[4096];
+    if (!getcwd(cwd_buf, sizeof cwd_buf)) return say_error("cannot read the working directory", 2);
+    const std::string cwd = cwd_buf;
+
+    auto pol = discover_policy(opts.policy_path, cwd);
+    if (!pol) return say_error(pol.error().message, 2);
+    const Policy& policy = *pol;
+
+    ScriptSpec spec = opts.script;
+    std::string script_hash;
+    if (spec.mode == ScriptSpec::Mode::file) {
+        struct stat st {};
+        if (stat(spec.target.c_str(), &st) != 0)
+            return say_error("can't open script '" + spec.target + "': " + std::strerror(errno) +
+                                 " (check the path; hive-py runs it from " + cwd + ")", 2);
+        if (S_ISDIR(st.st_mode))
+            return say_error("'" + spec.target + "' is a directory, not a Python script", 2);
+        if (access(spec.target.c_str(), R_OK) != 0)
+            return say_error("can't read script '" + spec.target + "': " + std::strerror(errno), 2);
+        spec.script_abs = resolved(lexical_abs(spec.target, cwd));
+        std::FILE* f = std::fopen(spec.target.c_str(), "rb");
+        char head[4096];
+        std::size_t got = f ? std::fread(head, 1, sizeof head, f) : 0;
+        if (f) std::fclose(f);
+        if (std::memchr(head, 0, got) || (got >= 4 && std::memcmp(head, "\x7f" "ELF", 4) == 0))
+            return say_error("'" + spec.target + "' is not a Python script (it holds binary data)", 2);
+        script_hash = sha256_file_hex(spec.target);
+    } else if (spec.mode == ScriptSpec::Mode::command) {
+        script_hash = sha256_hex(spec.target);
+    }
+
+    // The audit trail must be out of the script's reach: never inside a path it may write.
+    std::string log_dir = lexical_abs(opts.log_dir.empty() ? default_log_dir() : opts.log_dir, cwd);
+    {
+        std::string real_log = resolved(log_dir);
+        for (const auto& w : policy.filesystem.allowed_paths) {
+            if (path_under(log_dir, w) || path_under(real_log, resolved(w)))
+                return say_error("log directory " + log_dir + " lies inside the writable path " + w +
+                                     " (security.filesystem.allowed_paths): the script could rewrite its own "
+                                     "audit trail; choose --log-dir elsewhere",
+                                 2);
+        }
+    }
+    audit::LogOptions lo;
+    lo.dir = log_dir;
+    lo.max_bytes = policy.monitoring.log_max_bytes;
+    if (!policy.monitoring.hmac_key_file.empty()) {
+        std::FILE* f = std::fopen(policy.monitoring.hmac_key_file.c_str(), "rb");
+        if (!f)
+            return say_error("cannot read security.monitoring.hmac_key_file " + policy.monitoring.hmac_key_file +
+                                 ": " + std::strerror(errno), 2);
+        char kb[4096];
+        std::size_t n = std::fread(kb, 1, sizeof kb, f);
+        std::fclose(f);
+        lo.hmac_key.assign(kb, n);
+    }
+    auto opened = audit::AuditLog::open(lo);
+    if (!opened) return say_error("cannot open the audit log: " + opened.error().message, 2);
+
+    RunState rs;
+    rs.run_id = new_run_id();
+    rs.policy = &policy;
+    rs.log.emplace(std::move(*opened));
+    const bool strict = policy.enforcement == Enforcement::strict;
+    std::vector<std::string> missing;  // layers the policy wants and the machine lacks
+
+    // ---- prepare every layer in the parent ----
+    Pipes pp;
+    for (auto [r, w] : {std::pair{&pp.report_r, &pp.report_w}, std::pair{&pp.out_r, &pp.out_w},
+                        std::pair{&pp.err_r, &pp.err_w}}) {
+        Status st = make_pipe(*r, *w);
+        if (!st.ok()) return say_error(st.error().message, 125);
+    }
+    auto ring = channel::Ring::create(kRingBytes);
+    if (!ring) return say_error(ring.error().message, 125);
+
+    landlock::Support ll_support = landlock::probe();
+    if (ll_support.abi == 0) missing.push_back("landlock (" + ll_support.why_not + ")");
+    landlock::RunPaths run_paths;
+    if (spec.mode == ScriptSpec::Mode::file) {
+        run_paths.read_only.push_back(spec.script_abs);
+        run_paths.read_only.push_back(spec.script_abs.substr(0, spec.script_abs.rfind('/')));
+    }
+    landlock::Prepared ll;
+    if (ll_support.abi > 0) {
+        auto p = landlock::prepare(policy, run_paths, ll_support);
+        if (!p) return say_error("landlock: " + p.error().message, 125);
+        ll = std::move(*p);
+    }
+    auto sc = seccomp::prepare(policy, {ring->wake_fd(), pp.report_w.get()});
+    if (!sc) return say_error("seccomp: " + sc.error().message, 125);
+
+    std::optional<RunCgroup> cgroup;
+    {
+        auto cg = RunCgroup::create(rs.run_id, policy.execution.max_processes + 1);
+        if (cg) cgroup.emplace(std::move(*cg));
+        else if (geteuid() == 0)
+            missing.push_back("pids cgroup (" + cg.error().message +
+                              "): max_processes cannot hold for uid 0 without it");
+    }
+
+    namespaces::Plan ns;
+    ns.set = {true, true, true, true, true, true};
+    ns.outer_uid = geteuid();
+    ns.outer_gid = getegid();
+
+    // The hook's view of the policy (the same rules Landlock enforces, for clear errors and the record).
+    hook::Config hc;
+    hc.ring = ring->header();
+    hc.write_paths = policy.filesystem.allowed_paths;
+    hc.read_paths = landlock::system_read_paths();
+    for (const std::vector<std::string>* v : std::initializer_list<const std::vector<std::string>*>{
+             &policy.filesystem.read_only_paths, &policy.filesystem.allowed_paths, &run_paths.read_only,
+             &policy.filesystem.exec_paths})
+        hc.read_paths.insert(hc.read_paths.end(), v->begin(), v->end());
+    hc.blocked = policy.filesystem.blocked;
+    hc.network = !policy.network.allowed_domains.empty();
+    hc.allow_subprocess = policy.execution.allow_subprocess;
+    for (auto& m : policy.imports.allow) hc.import_allow.insert(m.substr(0, m.find('.')));
+    // ctypes and cffi give native code the whole address space: refused unless a policy allows them.
+    for (const char* m : {"ctypes", "_ctypes", "cffi", "_cffi_backend"})
+        if (!hc.import_allow.count(m)) hc.import_deny.insert(m);
+    for (auto& m : policy.imports.deny) hc.import_deny.insert(m.substr(0, m.find('.')));
+    for (auto& m : hc.import_deny) {
+        hc.denied_files.push_back("/usr/lib/python3.11/" + m);
+        hc.denied_files.push_back("/usr/lib/python3.11/" + m + ".py");
+        hc.denied_files.push_back("/usr/lib/python3.11/lib-dynload/" + m + ".cpython-311-x86_64-linux-gnu.so");
+    }
+
+    child::Args ca;
+    ca.plan.policy = &policy;
+    ca.plan.landlock = &ll;
+    ca.plan.seccomp = &*sc;
+    ca.plan.cgroup_procs_fd = cgroup ? cgroup->procs_fd() : -1;
+    ca.spec = spec;
+    ca.hook_cfg = &hc;
+    ca.report_fd = pp.report_w.get();
+    ca.keep_fds = {ring->wake_fd()};
+    for (const auto& name : policy.execution.env_passthrough)
+        if (const char* v = std::getenv(name.c_str())) ca.env.push_back(name + "=" + v);
+
+    // ---- clone the sandbox ----
+    std::string layers_note;
+    auto do_clone = [&](const namespaces::Set& set) -> pid_t {
+        ca.plan.ns = ns;
+        ca.plan.ns.set = set;
+        std::fflush(nullptr);
+        pid_t pid = pid_t(syscall(SYS_clone, set.clone_flags() | SIGCHLD, nullptr, nullptr, nullptr, 0));
+        if (pid == 0) {
+            // Stdout/stderr go to the parent through pipes: it hashes them and relays them.
+            dup2(pp.out_w.get(), 1);
+            dup2(pp.err_w.get(), 2);
+            child::init_main(ca);
+        }
+        return pid;
+    };
+    pid_t child = do_clone(ns.set);
+    if (child < 0) {
+        int e = errno;
+        namespaces::Set avail = namespaces::probe();
+        std::vector<std::string> lacking;
+        for (auto& n : std::vector<std::string>{"user", "mount", "pid", "net", "ipc", "uts"}) {
+            auto names = avail.names();
+            if (std::find(names.begin(), names.end(), n) == names.end()) lacking.push_back(n + " namespace");
+        }
+        if (lacking.empty())
+            return say_error(Error::from_errno("clone", "namespaces", e).message, 125);
+        for (auto& l : lacking) missing.push_back(l + " (" + Error::from_errno("unshare", l, e).message + ")");
+        if (strict) {
+            std::string m;
+            for (auto& x : missing) m += (m.empty() ? "" : "; ") + x;
+            return say_error("the sandbox cannot be set up on this machine: missing " + m +
+                                 ". Policy enforcement is strict; set security.enforcement: best_effort to run "
+                                 "with the layers that exist",
+                             125);
+        }
+        ns.set = avail;
+        child = do_clone(avail);
+        if (child < 0) return say_error(errno_error("clone", "sandbox").message, 125);
+    } else if (!missing.empty() && strict) {
+        kill(child, SIGKILL);
+        waitpid(child, nullptr, 0);
+        std::string m;
+        for (auto& x : missing) m += (m.empty() ? "" : "; ") + x;
+        return say_error("the sandbox cannot be set up on this machine: missing " + m +
+                             ". Policy enforcement is strict; set security.enforcement: best_effort to run with "
+                             "the layers that exist",
+                         125);
+    }
+    for (auto& m : missing) rs.security("high", "missing_layer", "running without " + m + " (enforcement: best_effort)");
+    if (!missing.empty())
+        for (auto& m : missing) std::fprintf(stderr, "hive-py: warning: running without %s (best_effort)\n", m.c_str());
+
+    pp.report_w.reset();
+    pp.out_w.reset();
+    pp.err_w.reset();
+    UniqueFd pidfd(int(syscall(SYS_pidfd_open, child, 0)));
+
+    struct sigaction sa {};
+    sa.sa_sigaction = on_parent_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaction(sig, &sa, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    // ---- supervise ----
+    Sha256 out_hash, err_hash;
+    std::string out_text, err_text;
+    std::uint64_t out_bytes = 0, err_bytes = 0;
+    const auto deadline = t_start + std::chrono::seconds(policy.execution.timeout_seconds);
+    const auto sample_every = std::chrono::milliseconds(policy.monitoring.sample_interval_ms);
+    auto next_sample = Clock::now() + sample_every;
+    bool out_open = true, err_open = true, exited = false, timed_out = false;
+    int wait_status = 0;
+    rusage ru {};
+    IoCounters io;
+    double peak_sample_rss = 0;
+    Clock::time_point exit_seen{};
+
+    auto relay = [&](int fd, bool is_out) -> bool {
+        char buf[65536];
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
+        if (n <= 0) return false;
+        (is_out ? out_hash : err_hash).update(std::string_view(buf, std::size_t(n)));
+        (is_out ? out_bytes : err_bytes) += std::uint64_t(n);
+        if (opts.json) (is_out ? out_text : err_text).append(buf, std::size_t(n));
+        else write_all(is_out ? 1 : 2, buf, std::size_t(n));
+        return true;
+    };
+    auto kill_tree = [&] {
+        kill(child, SIGKILL);  // pid 1 of the namespace: the kernel kills everything in it
+        if (cgroup) cgroup->kill_all();
+    };
+
+    while (!exited || out_open || err_open) {
+        auto now = Clock::now();
+        if (!timed_out && now >= deadline) {
+            timed_out = true;
+            kill_tree();
+        }
+        if (exited && now - exit_seen > std::chrono::seconds(2)) {
+            // Something outside a pid namespace still holds the output pipes: end it.
+            if (cgroup) cgroup->kill_all();
+            if (now - exit_seen > std::chrono::seconds(5)) break;
+        }
+        if (g_forward_signal) {
+            kill(child, g_forward_signal);
+            g_forward_signal = 0;
+        }
+        pollfd fds[4];
+        int n = 0;
+        int i_out = -1, i_err = -1, i_pid = -1, i_wake;
+        if (out_open) { i_out = n; fds[n++] = {pp.out_r.get(), POLLIN, 0}; }
+        if (err_open) { i_err = n; fds[n++] = {pp.err_r.get(), POLLIN, 0}; }
+        if (!exited) { i_pid = n; fds[n++] = {pidfd.get(), POLLIN, 0}; }
+        i_wake = n;
+        fds[n++] = {ring->wake_fd(), POLLIN, 0};
+        auto until = std::min<Clock::time_point>({deadline, next_sample, now + std::chrono::milliseconds(50)});
+        int timeout_ms = int(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
+        int r = poll(fds, nfds_t(n), timeout_ms);
+        if (r < 0 && errno != EINTR) break;
+        if (r > 0) {
+            if (i_out >= 0 && fds[i_out].revents) out_open = relay(pp.out_r.get(), true);
+            if (i_err >= 0 && fds[i_err].revents) err_open = relay(pp.err_r.get(), false);
+            if (fds[i_wake].revents) {
+                std::uint64_t v;
+                [[maybe_unused]] ssize_t k = read(ring->wake_fd(), &v, sizeof v);
+            }
+            if (i_pid >= 0 && fds[i_pid].revents) {
+                // The init is a zombie: read its I/O counters (its reaped children's included) before
+                // reaping it.
+                siginfo_t si {};
+                waitid(P_PID, id_t(child), &si, WEXITED | WNOWAIT);
+                io = read_io(child);
+                wait4(child, &wait_status, 0, &ru);
+                exited = true;
+                exit_seen = Clock::now();
+            }
+        }
+        rs.take(channel::drain(ring->header(), exited));
+        if (Clock::now() >= next_sample && !exited) {
+            next_sample += sample_every;
+            Sample s = sample_tree(cgroup ? cgroup->pids() : std::vector<pid_t>{child});
+            peak_sample_rss = std::max(peak_sample_rss, s.rss_mb);
+            json::Object o;
+            o.add("run_id", rs.run_id).add("timestamp", iso_now())
+                .add("elapsed_seconds", std::chrono::duration<double>(Clock::now() - t_start).count())
+                .add("cpu_seconds", s.cpu_seconds).add("rss_mb", s.rss_mb).add("processes", s.processes);
+            rs.resource_lines.push_back(o.str());
+        }
+        if (rs.event_lines.size() >= 256) rs.flush();
+    }
+    if (!exited) {
+        kill_tree();
+        io = read_io(child);
+        wait4(child, &wait_status, 0, &ru);
+    }
+    rs.take(channel::drain(ring->header(), true));
+    const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
+
+    // ---- what happened ----
+    child::Report rep;
+    bool have_report = false;
+    {
+        int fl = fcntl(pp.report_r.get(), F_GETFL);
+        fcntl(pp.report_r.get(), F_SETFL, fl | O_NONBLOCK);
+        child::Report tmp;
+        ssize_t got;
+        // The last record wins: the script's process may report an interpreter failure, the init its end.
+        while ((got = read(pp.report_r.get(), &tmp, sizeof tmp)) == ssize_t(sizeof tmp)) {
+            if (tmp.magic == child::Report::kMagic) {
+                if (!(have_report && rep.kind == child::Report::setup_failed)) rep = tmp;
+                have_report = true;
+            }
+        }
+    }
+
+    std::string ended, error, hive_message;
+    int return_code = 0, exit_code = 0;
+    std::vector<std::string> layers;
+    if (have_report) {
+        if (rep.layers & child::layer_rlimits) layers.push_back("rlimits");
+        if (rep.layers & child::layer_cgroup) layers.push_back("pids_cgroup");
+        if (rep.layers & child::layer_namespaces)
+            for (auto& n : ns.set.names()) layers.push_back("namespace:" + n);
+        if (rep.layers & child::layer_proc) layers.push_back("fresh_proc");
+        if (rep.layers & child::layer_no_new_privs) layers.push_back("no_new_privs");
+        if (rep.layers & child::layer_landlock) layers.push_back("landlock:abi" + std::to_string(ll.abi));
+        if (rep.layers & child::layer_seccomp) layers.push_back("seccomp");
+    }
+    if (timed_out) {
+        ended = "timeout";
+        error = "timeout";
+        return_code = exit_code = 124;
+        hive_message = "the run exceeded security.execution.timeout_seconds (" +
+                       std::to_string(policy.execution.timeout_seconds) + " s) and was killed with everything it started";
+        rs.security("high", "timeout", hive_message);
+    } else if (have_report && rep.kind == child::Report::setup_failed) {
+        ended = "setup_failed";
+        error = "setup_failed";
+        return_code = exit_code = 125;
+        hive_message = std::string("sandbox set-up failed at step '") + rep.step + "': " + rep.message;
+        rs.security("critical", "setup_failed", hive_message);
+    } else if (have_report) {
+        int st = rep.wait_status;
+        if (WIFEXITED(st)) {
+            ended = "exit";
+            return_code = exit_code = WEXITSTATUS(st);
+        } else if (WIFSIGNALED(st)) {
+            int sig = WTERMSIG(st);
+            ended = "signal";
+            return_code = -sig;
+            exit_code = 128 + sig;
+            error = std::string("killed by ") + signal_name(sig);
+            if (sig == SIGXCPU || (sig == SIGKILL && ru.ru_utime.tv_sec + ru.ru_stime.tv_sec >= policy.execution.cpu_seconds)) {
+                ended = "cpu_limit";
+                hive_message = std::string("the script was killed by ") + signal_name(sig) +
+                               ": it used its CPU limit (security.execution.cpu_seconds = " +
+                               std::to_string(policy.execution.cpu_seconds) + ")";
+                rs.security("high", "limit", hive_message);
+            } else if (sig == SIGSYS) {
+                ended = "seccomp_kill";
+                hive_message = "the script was killed by the kernel (seccomp, SIGSYS): it made a forbidden system call";
+                rs.security("critical", "denied_by_kernel", hive_message);
+            } else if (sig == SIGXFSZ) {
+                hive_message = "the script was killed by SIGXFSZ: it exceeded security.execution.file_size_mb";
+                rs.security("high", "limit", hive_message);
+            } else {
+                hive_message = std::string("the script was killed by ") + signal_name(sig);
+            }
+        }
+    } else {
+        ended = "init_died";
+        error = "sandbox init died";
+        int sig = WIFSIGNALED(wait_status) ? WTERMSIG(wait_status) : 0;
+        return_code = exit_code = sig ? 128 + sig : 125;
+        hive_message = std::string("the sandbox's init process ended without a report") +
+                       (sig ? std::string(" (") + signal_name(sig) + ")" : "");
+        rs.security("critical", "init_died", hive_message);
+    }
+    if (!error.empty() && error != "timeout" && ended != "exit" && !opts.json) {}
+
+    Usage usage = usage_from(ru, io, elapsed);
+    const auto& th = policy.monitoring.alert_thresholds;
+    double cpu_pct_of_limit = 100.0 * (usage.user_cpu_seconds + usage.system_cpu_seconds) / policy.execution.cpu_seconds;
+    double mem_pct_of_limit = 100.0 * usage.peak_memory_mb / policy.execution.memory_mb;
+    std::vector<std::string> alerts;
+    if (cpu_pct_of_limit >= th.cpu_usage) alerts.push_back("cpu_usage " + std::to_string(int(cpu_pct_of_limit)) + "% of cpu_seconds");
+    if (mem_pct_of_limit >= th.memory_usage) alerts.push_back("memory_usage " + std::to_string(int(mem_pct_of_limit)) + "% of memory_mb");
+    if (elapsed >= th.execution_time) alerts.push_back("execution_time " + std::to_string(int(elapsed)) + " s");
+    if (exit_code != 0) alerts.push_back("run failed (exit " + std::to_string(exit_code) + ")");
+    for (auto& a : alerts) rs.security("medium", "alert", "alert: " + a);
+
+    json::Object rec;
+    rec.add("run_id", rs.run_id).add("timestamp", iso_now())
+        .add("script_path", spec.mode == ScriptSpec::Mode::file ? spec.script_abs : spec.target)
+        .add("mode", spec.mode == ScriptSpec::Mode::file ? "file" : spec.mode == ScriptSpec::Mode::command ? "command"
+                     : spec.mode == ScriptSpec::Mode::module ? "module" : "stdin")
+        .add("script_hash", script_hash).add("args", spec.args).add("return_code", return_code)
+        .add("exit_code", exit_code).add("stdout_hash", out_hash.hex()).add("stderr_hash", err_hash.hex())
+        .add("stdout_bytes", std::int64_t(out_bytes)).add("stderr_bytes", std::int64_t(err_bytes))
+        .add("execution_time", elapsed).add("success", exit_code == 0).add("ended", ended)
+        .add_raw("resource_usage", usage.json()).add("peak_sampled_rss_mb", peak_sample_rss)
+        .add("policy_source", policy.source).add("policy_sha256", policy.sha256).add("layers", layers)
+        .add("enforcement", to_string(policy.enforcement)).add("user", std::int64_t(geteuid()))
+        .add("cwd", cwd).add("events", std::int64_t(rs.events))
+        .add("startup_events", std::int64_t(rs.startup_events)).add("denials", std::int64_t(rs.denials))
+        .add("alerts", alerts);
+    if (!error.empty()) rec.add("error", error);
+    rs.flush();
+    if (rs.log) {
+        Status st = rs.log->append(audit::Stream::execution, rec.str());
+        if (!st.ok()) rs.log_errors.push_back(st.error().message);
+    }
+    for (auto& e : rs.log_errors) std::fprintf(stderr, "hive-py: error: audit log: %s\n", e.c_str());
+
+    if (opts.json) {
+        json::Object o;
+        o.add("success", exit_code == 0).add("stdout", out_text).add("stderr", err_text)
+            .add("return_code", return_code).add("execution_time", elapsed);
+        if (!error.empty()) o.add("error", error);
+        o.add("run_id", rs.run_id).add("policy_source", policy.source).add("layers", layers)
+            .add("log_dir", log_dir).add_raw("resource_usage", usage.json());
+        std::string s = o.str() + "\n";
+        write_all(1, s.data(), s.size());
+    }
+    if (!hive_message.empty()) std::fprintf(stderr, "hive-py: %s (run %s, audit log %s)\n", hive_message.c_str(), rs.run_id.c_str(), log_dir.c_str());
+    if (!rs.log_errors.empty() && exit_code == 0) exit_code = 125;
+    return exit_code;
+}
+
+}  // namespace hive
