@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@ struct LogOptions {
     std::string dir;                          // created (0700) if missing
     std::int64_t max_bytes = 10 * 1024 * 1024;  // rotate a stream's file once it passes this size
     std::string hmac_key;                     // raw key bytes; empty = plain SHA-256 chain
+    bool fsync = false;                       // fsync the live file after each append (slower)
 };
 
 class AuditLog {
@@ -54,15 +56,29 @@ struct VerifyIssue {
     std::string what;     // "record edited", "record missing or inserted before this one", ...
 };
 
+struct StreamSummary {
+    std::string name;                 // "execution_audit.log", ...
+    int files = 0;                    // files read (rotated + live); 0 = the stream has no file yet
+    std::int64_t records = 0;         // lines checked
+    std::int64_t issues = 0;
+    std::int64_t chain_mismatches = 0;  // == records when every chain fails: wrong or missing key
+};
+
 struct VerifyReport {
     std::int64_t records = 0;  // records checked over every stream
     std::vector<VerifyIssue> issues;  // empty = every chain intact
+    std::vector<StreamSummary> streams;  // one per stream, in Stream order
 };
 
 // Check every stream's chain in `dir`, reading rotated (gzip) files in order before the live file.
 Result<VerifyReport> verify(const std::string& dir, const std::string& hmac_key);
 
+// The HMAC key in a key file: its raw bytes, minus one trailing "\n" or "\r\n" (so `echo secret > f`
+// works). Writers and `audit verify --key-file` must both read keys through this.
+Result<std::string> read_key_file(const std::string& path);
+
 // `hive-py audit verify|show ...`: argv after "audit". Prints to stdout/stderr, returns an exit code.
 int audit_command(const std::vector<std::string>& args);
+int audit_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace hive::audit

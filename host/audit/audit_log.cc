@@ -1,0 +1,314 @@
+// Appending to the hash-chained logs, and rotating them.
+//
+// Many hive-py processes append to one log directory at once. Each stream has a lock file; an append
+// holds flock(LOCK_EX) on it from reading the last chain value to the end of its write (and through a
+// rotation), so the chain read and the lines written can't interleave with another process. The lock
+// file is opened afresh for every append: flock locks belong to the open file description, which a
+// fork()ed child shares with its parent, so a cached descriptor would let parent and child both "hold"
+// the lock at once.
+#include "audit/audit_log.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "audit/record_format.h"
+#include "common/unique_fd.h"
+
+namespace hive::audit {
+
+using namespace detail;
+
+const char* file_name(Stream s) {
+    switch (s) {
+        case Stream::execution: return "execution_audit.log";
+        case Stream::events: return "audit_events.log";
+        case Stream::security: return "security_events.log";
+        case Stream::resource: return "resource_usage.log";
+    }
+    return "unknown.log";
+}
+
+struct AuditLog::Impl {
+    LogOptions opts;
+};
+
+AuditLog::AuditLog(AuditLog&& o) noexcept : impl_(std::exchange(o.impl_, nullptr)) {}
+AuditLog& AuditLog::operator=(AuditLog&& o) noexcept {
+    if (this != &o) {
+        delete impl_;
+        impl_ = std::exchange(o.impl_, nullptr);
+    }
+    return *this;
+}
+AuditLog::~AuditLog() { delete impl_; }
+const std::string& AuditLog::dir() const { return impl_->opts.dir; }
+
+namespace {
+
+Status make_dirs(const std::string& dir) {
+    std::string path;
+    std::size_t pos = 0;
+    while (pos != std::string::npos) {
+        pos = dir.find('/', pos + 1);
+        path = dir.substr(0, pos);
+        if (path.empty() || path == "/") continue;
+        if (::mkdir(path.c_str(), 0700) == 0 || errno == EEXIST) continue;
+        return errno_error("mkdir", path);
+    }
+    struct stat st;
+    if (::stat(dir.c_str(), &st) != 0) return errno_error("stat", dir);
+    if (!S_ISDIR(st.st_mode)) return Error::from_errno("mkdir", dir, ENOTDIR);
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) return errno_error("access", dir);
+    return {};
+}
+
+Status lock_exclusive(int fd, const std::string& path) {
+    while (::flock(fd, LOCK_EX) != 0) {
+        if (errno != EINTR) return errno_error("flock", path);
+    }
+    return {};
+}
+
+Status write_all(int fd, std::string_view data, const std::string& path) {
+    while (!data.empty()) {
+        ssize_t n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return errno_error("write", path);
+        }
+        data.remove_prefix(std::size_t(n));
+    }
+    return {};
+}
+
+// The last record's chain value within the live file's tail, read backwards in growing chunks.
+// Lines that are not ours (a torn write, garbage) are skipped: the next record links to the last
+// record that has a chain, and verify reports the bad line on its own.
+struct Tail {
+    std::optional<std::string> chain;
+    bool ends_with_newline = true;
+};
+
+Result<Tail> read_tail(int fd, std::int64_t size, const std::string& path) {
+    Tail t;
+    if (size == 0) return t;
+    std::int64_t want = 16384;
+    std::string buf;
+    for (;;) {
+        std::int64_t off = size > want ? size - want : 0;
+        buf.resize(std::size_t(size - off));
+        std::size_t got = 0;
+        while (got < buf.size()) {
+            ssize_t n = ::pread(fd, buf.data() + got, buf.size() - got, off + std::int64_t(got));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return errno_error("pread", path);
+            if (n == 0) break;
+            got += std::size_t(n);
+        }
+        buf.resize(got);
+        if (buf.empty()) return t;
+        t.ends_with_newline = buf.back() == '\n';
+        std::string_view v = buf;
+        if (t.ends_with_newline) v.remove_suffix(1);
+        while (!v.empty() || off == 0) {
+            std::size_t nl = v.rfind('\n');
+            if (nl == std::string_view::npos && off > 0) break;  // first piece may be a partial line
+            std::string_view line = nl == std::string_view::npos ? v : v.substr(nl + 1);
+            if (auto c = split_chained_line(line)) {
+                t.chain = std::string(c->chain);
+                return t;
+            }
+            if (nl == std::string_view::npos) return t;  // whole file scanned: no record of ours
+            v = v.substr(0, nl);
+        }
+        if (off == 0) return t;
+        want *= 4;
+    }
+}
+
+// The chain value to continue from when the live file has none: the last record of the newest
+// rotated file that has one, else the start of a chain.
+std::string last_rotated_chain(const std::string& dir, const std::string& name) {
+    auto rotated = list_rotated(dir, name);
+    for (auto it = rotated.rbegin(); it != rotated.rend(); ++it) {
+        LineReader r;
+        if (!r.open(it->gz.empty() ? it->plain : it->gz).ok()) continue;
+        std::optional<std::string> last;
+        std::string line;
+        while (r.next(line))
+            if (auto c = split_chained_line(line)) last = std::string(c->chain);
+        if (last) return *last;
+    }
+    return std::string(kZeroChain);
+}
+
+std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+// Compress src into dst: write `.dst.tmp`, fsync it, then rename, so a crash never leaves a partial
+// .gz under the final name. Always fsync here (rotation is rare) whatever LogOptions::fsync says.
+Status compress_file(const std::string& dir, const std::string& src, const std::string& dst) {
+    std::string tmp = dir + "/." + base_name(dst) + ".tmp";
+    UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!in.valid()) return errno_error("open", src);
+    UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+    if (!out.valid()) return errno_error("open", tmp);
+    UniqueFd sync_fd(::dup(out.get()));  // gzclose closes `out`; keep one to fsync afterwards
+    if (!sync_fd.valid()) return errno_error("dup", tmp);
+    gzFile gz = gzdopen(out.release(), "wb6");
+    if (!gz) {
+        ::unlink(tmp.c_str());
+        return Error{"gzdopen(" + tmp + "): out of memory"};
+    }
+    auto fail = [&](Error e) {
+        if (gz) gzclose(gz);
+        ::unlink(tmp.c_str());
+        return e;
+    };
+    std::string buf(65536, '\0');
+    for (;;) {
+        ssize_t n = ::read(in.get(), buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail(errno_error("read", src));
+        if (n == 0) break;
+        if (gzwrite(gz, buf.data(), unsigned(n)) != int(n)) {
+            int code = 0;
+            return fail(Error{"gzwrite(" + tmp + "): " + gzerror(gz, &code)});
+        }
+    }
+    int rc = gzclose(gz);
+    gz = nullptr;
+    if (rc != Z_OK) return fail(Error{"gzclose(" + tmp + "): zlib error " + std::to_string(rc)});
+    if (::fsync(sync_fd.get()) != 0) return fail(errno_error("fsync", tmp));
+    if (::rename(tmp.c_str(), dst.c_str()) != 0) return fail(errno_error("rename", tmp));
+    return {};
+}
+
+// Caller holds the stream lock. Moves the live file aside as <name>.<N> (atomic), compresses it to
+// <name>.<N>.gz, removes the plain copy. A crash at any step leaves files verify can still read in
+// order; the next rotation finishes leftovers first.
+Status rotate(const std::string& dir, const std::string& name) {
+    std::int64_t n = 0;
+    for (const RotatedFile& r : list_rotated(dir, name)) {
+        n = std::max(n, r.n);
+        if (r.plain.empty()) continue;
+        if (r.gz.empty()) HIVE_TRY(compress_file(dir, r.plain, dir + "/" + name + "." + std::to_string(r.n) + ".gz"));
+        if (::unlink(r.plain.c_str()) != 0) return errno_error("unlink", r.plain);
+    }
+    const std::string live = dir + "/" + name;
+    const std::string plain = live + "." + std::to_string(n + 1);
+    if (::rename(live.c_str(), plain.c_str()) != 0) return errno_error("rename", live);
+    HIVE_TRY(compress_file(dir, plain, plain + ".gz"));
+    if (::unlink(plain.c_str()) != 0) return errno_error("unlink", plain);
+    return {};
+}
+
+// Checks one caller record and returns the text the chain fields are appended to: the object
+// without its closing brace, with a ',' when it has members.
+Result<std::string> record_body(std::string_view obj, std::size_t index, const std::string& name) {
+    auto bad = [&](const char* why) {
+        return Error{"audit append(" + name + "): record " + std::to_string(index) + " " + why};
+    };
+    while (!obj.empty() && (obj.front() == ' ' || obj.front() == '\t')) obj.remove_prefix(1);
+    while (!obj.empty() && (obj.back() == ' ' || obj.back() == '\t')) obj.remove_suffix(1);
+    if (obj.size() < 2 || obj.front() != '{' || obj.back() != '}') return bad("is not a JSON object");
+    if (obj.find_first_of("\r\n") != std::string_view::npos) return bad("contains a newline");
+    if (!nlohmann::json::accept(obj)) return bad("is not valid JSON");
+    // NB: keys, as written by json::Object (no space before ':'); a string value can't contain an
+    // unescaped quote, so this can only match a key.
+    if (obj.find("\"prev\":") != std::string_view::npos || obj.find("\"chain\":") != std::string_view::npos)
+        return bad("already has a \"prev\" or \"chain\" key (reserved for the chain)");
+    obj.remove_suffix(1);
+    while (obj.back() == ' ' || obj.back() == '\t') obj.remove_suffix(1);
+    std::string body(obj);
+    if (body.back() != '{') body += ',';
+    return body;
+}
+
+}  // namespace
+
+Result<AuditLog> AuditLog::open(const LogOptions& opts) {
+    if (opts.dir.empty()) return Error{"audit log: no log directory given"};
+    HIVE_TRY(make_dirs(opts.dir));
+    AuditLog log;
+    log.impl_ = new Impl{opts};
+    return log;
+}
+
+Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) {
+    if (json_objects.empty()) return {};
+    const LogOptions& o = impl_->opts;
+    const std::string name = file_name(s);
+    const std::string path = o.dir + "/" + name;
+
+    // Everything that can be rejected is rejected before anything is written.
+    std::vector<std::string> bodies;
+    bodies.reserve(json_objects.size());
+    for (std::size_t i = 0; i < json_objects.size(); ++i) {
+        auto b = record_body(json_objects[i], i, name);
+        if (!b.ok()) return b.error();
+        bodies.push_back(std::move(b).value());
+    }
+
+    const std::string lpath = lock_path(o.dir, name);
+    UniqueFd lock(::open(lpath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!lock.valid()) return errno_error("open", lpath);
+    HIVE_TRY(lock_exclusive(lock.get(), lpath));
+
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+    if (!fd.valid()) return errno_error("open", path);
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return errno_error("fstat", path);
+    std::int64_t size = st.st_size;
+
+    auto tail = read_tail(fd.get(), size, path);
+    if (!tail.ok()) return tail.error();
+    std::string prev = tail->chain ? *tail->chain : last_rotated_chain(o.dir, name);
+    bool need_newline = !tail->ends_with_newline;  // a torn last line: don't glue our record onto it
+
+    if (o.max_bytes > 0 && size > o.max_bytes) {
+        fd.reset();
+        HIVE_TRY(rotate(o.dir, name));
+        fd.reset(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
+        if (!fd.valid()) return errno_error("open", path);
+        size = 0;
+        need_newline = false;
+    }
+
+    std::string buf;
+    std::size_t total = 0;
+    for (const std::string& b : bodies) total += b.size() + 160;
+    buf.reserve(total + 1);
+    if (need_newline) buf += '\n';
+    for (const std::string& b : bodies) {
+        std::size_t start = buf.size();
+        buf += b;
+        buf += "\"prev\":\"";
+        buf += prev;
+        buf += '"';
+        prev = chain_value(o.hmac_key, prev, std::string_view(buf).substr(start));
+        buf += ",\"chain\":\"";
+        buf += prev;
+        buf += "\"}\n";
+    }
+
+    // One write() of the whole buffer on an O_APPEND fd. If it fails part-way (ENOSPC), cut the file
+    // back to where it was, so either every line lands or none does; we hold the lock, so `size` is
+    // still the end of our predecessor's data.
+    Status w = write_all(fd.get(), buf, path);
+    if (!w.ok()) {
+        if (::ftruncate(fd.get(), size) != 0) {
+            return Error{w.error().message + "; ftruncate(" + path + ") to undo the partial write also failed",
+                         w.error().err};
+        }
+        return w;
+    }
+    if (o.fsync && ::fsync(fd.get()) != 0) return errno_error("fsync", path);
+    return {};
+}
+
+}  // namespace hive::audit
