@@ -265,11 +265,37 @@ int decide(std::string_view ev, PyObject* args) {
             return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
         return 0;
     }
-    if (ev == "os.remove" || ev == "os.rmdir" || ev == "os.rename" || ev == "shutil.rmtree") {
-        if (c.blocked.del) {
-            text_of(arg(0), path);
+    // Operations that remove a name: refused as a whole when 'delete' is blocked.
+    if (ev == "os.remove" || ev == "os.rmdir" || ev == "os.rename" || ev == "shutil.rmtree" ||
+        ev == "shutil.move") {
+        text_of(arg(0), path);
+        if (c.blocked.del)
             return refuse_permission(EPERM, "hive-py: 'delete' is in security.filesystem.blocked_operations", path);
-        }
+        if (!path.empty() && !under(absolute(path), c.write_paths))
+            return refuse_permission(EACCES, "hive-py: changing files outside security.filesystem.allowed_paths",
+                                     absolute(path));
+        std::string dst;
+        if ((ev == "os.rename" || ev == "shutil.move") && text_of(arg(1), dst) && !under(absolute(dst), c.write_paths))
+            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(dst));
+        return 0;
+    }
+    // Operations that create or change a name at their last path argument.
+    if (ev == "os.mkdir" || ev == "os.utime" || ev == "os.setxattr" || ev == "os.removexattr") {
+        if (text_of(arg(0), path) && !under(absolute(path), c.write_paths))
+            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
+        return 0;
+    }
+    if (ev == "os.symlink" || ev == "os.link" || ev == "shutil.copyfile" || ev == "shutil.copytree") {
+        std::string src;
+        if (text_of(arg(1), path) && !under(absolute(path), c.write_paths))
+            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
+        if (ev != "os.symlink" && text_of(arg(0), src) && !under(absolute(src), c.read_paths))
+            return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(src));
+        return 0;
+    }
+    if (ev == "os.listdir" || ev == "os.scandir" || ev == "os.getxattr" || ev == "os.listxattr") {
+        if (text_of(arg(0), path) && !under(absolute(path), c.read_paths))
+            return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(path));
         return 0;
     }
     if (ev == "os.chmod" || ev == "os.lchmod") {

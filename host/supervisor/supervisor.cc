@@ -261,14 +261,9 @@ int run_script(const Options& opts) {
     lo.dir = log_dir;
     lo.max_bytes = policy.monitoring.log_max_bytes;
     if (!policy.monitoring.hmac_key_file.empty()) {
-        std::FILE* f = std::fopen(policy.monitoring.hmac_key_file.c_str(), "rb");
-        if (!f)
-            return say_error("cannot read security.monitoring.hmac_key_file " + policy.monitoring.hmac_key_file +
-                                 ": " + std::strerror(errno), 2);
-        char kb[4096];
-        std::size_t n = std::fread(kb, 1, sizeof kb, f);
-        std::fclose(f);
-        lo.hmac_key.assign(kb, n);
+        auto key = audit::read_key_file(policy.monitoring.hmac_key_file);
+        if (!key) return say_error("security.monitoring.hmac_key_file: " + key.error().message, 2);
+        lo.hmac_key = *key;
     }
     auto opened = audit::AuditLog::open(lo);
     if (!opened) return say_error("cannot open the audit log: " + opened.error().message, 2);
