@@ -32,6 +32,7 @@
 #include "sandbox/landlock.h"
 #include "sandbox/namespaces.h"
 #include "sandbox/seccomp.h"
+#include "supervisor/alerts.h"
 #include "supervisor/cgroup.h"
 #include "supervisor/resources.h"
 
@@ -120,8 +121,27 @@ struct RunState {
     std::map<std::uint32_t, std::uint64_t> pid_seq;
     std::vector<std::string> log_errors;
 
+    // monitoring.log_level: what the logs keep. Run records are always kept; DEBUG/INFO keep every event
+    // and sample, WARNING keeps only events that were not simply allowed, and the security log keeps
+    // severities from low (DEBUG/INFO), medium (WARNING), high (ERROR) or critical (CRITICAL) up.
+    static int severity_rank(const std::string& s) {
+        return s == "low" ? 0 : s == "medium" ? 1 : s == "high" ? 2 : 3;
+    }
+    int min_severity() const {
+        switch (policy->monitoring.log_level) {
+            case LogLevel::debug:
+            case LogLevel::info: return 0;
+            case LogLevel::warning: return 1;
+            case LogLevel::error: return 2;
+            case LogLevel::critical: return 3;
+        }
+        return 0;
+    }
+    bool keep_all_events() const { return policy->monitoring.log_level <= LogLevel::info; }
+
     void security(const std::string& severity, const std::string& kind, const std::string& message,
                   const std::string& extra_key = "", const std::string& extra_json = "") {
+        if (severity_rank(severity) < min_severity()) return;
         json::Object o;
         o.add("run_id", run_id).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
             .add("message", message);
@@ -166,7 +186,7 @@ struct RunState {
                 .add("pid", std::int64_t(ev.pid)).add("event", ev.name).add("kind", channel::to_string(ev.kind))
                 .add("args", ev.args).add("decision", channel::to_string(ev.decision));
             std::string line = o.str();
-            event_lines.push_back(line);
+            if (keep_all_events() || ev.decision != channel::Decision::allowed) event_lines.push_back(line);
             if (ev.decision == channel::Decision::denied_by_hook) {
                 ++denials;
                 security("medium", "denied", ev.name + " denied by the audit hook", "event", line);
@@ -273,6 +293,30 @@ int run_script(const Options& opts) {
     rs.policy = &policy;
     rs.log.emplace(std::move(*opened));
     const bool strict = policy.enforcement == Enforcement::strict;
+    Alerter alerter(rs.run_id, spec.mode == ScriptSpec::Mode::file ? spec.script_abs : spec.target,
+                    policy.monitoring.alert_command,
+                    [&rs](const std::string& sev, const std::string& kind, const std::string& msg, const std::string& js) {
+                        rs.security(sev, kind, msg, "alert", js);
+                    });
+    const auto& th = policy.monitoring.alert_thresholds;
+    // Thresholds are checked on every resource sample during the run and once more on the final figures.
+    auto check_thresholds = [&](double cpu_s, double mem_mb, double elapsed_s) {
+        double cpu_pct = 100.0 * cpu_s / policy.execution.cpu_seconds;
+        double mem_pct = 100.0 * mem_mb / policy.execution.memory_mb;
+        char m[160];
+        if (cpu_pct >= th.cpu_usage) {
+            std::snprintf(m, sizeof m, "CPU time %.2f s is %.0f%% of cpu_seconds (threshold %.0f%%)", cpu_s, cpu_pct, th.cpu_usage);
+            alerter.raise("cpu_usage", m, cpu_pct, th.cpu_usage);
+        }
+        if (mem_pct >= th.memory_usage) {
+            std::snprintf(m, sizeof m, "memory %.1f MB is %.0f%% of memory_mb (threshold %.0f%%)", mem_mb, mem_pct, th.memory_usage);
+            alerter.raise("memory_usage", m, mem_pct, th.memory_usage);
+        }
+        if (elapsed_s >= th.execution_time) {
+            std::snprintf(m, sizeof m, "execution time %.1f s reached the threshold of %.0f s", elapsed_s, th.execution_time);
+            alerter.raise("execution_time", m, elapsed_s, th.execution_time);
+        }
+    };
     std::vector<std::string> missing;  // layers the policy wants and the machine lacks
 
     // ---- prepare every layer in the parent ----
@@ -498,7 +542,8 @@ int run_script(const Options& opts) {
             o.add("run_id", rs.run_id).add("timestamp", iso_now())
                 .add("elapsed_seconds", std::chrono::duration<double>(Clock::now() - t_start).count())
                 .add("cpu_seconds", s.cpu_seconds).add("rss_mb", s.rss_mb).add("processes", s.processes);
-            rs.resource_lines.push_back(o.str());
+            if (rs.keep_all_events()) rs.resource_lines.push_back(o.str());
+            check_thresholds(s.cpu_seconds, s.rss_mb, std::chrono::duration<double>(Clock::now() - t_start).count());
         }
         if (rs.event_lines.size() >= 256) rs.flush();
     }
@@ -593,16 +638,12 @@ int run_script(const Options& opts) {
     if (!error.empty() && error != "timeout" && ended != "exit" && !opts.json) {}
 
     Usage usage = usage_from(ru, io, elapsed);
-    const auto& th = policy.monitoring.alert_thresholds;
-    double cpu_pct_of_limit = 100.0 * (usage.user_cpu_seconds + usage.system_cpu_seconds) / policy.execution.cpu_seconds;
-    double mem_pct_of_limit = 100.0 * usage.peak_memory_mb / policy.execution.memory_mb;
-    std::vector<std::string> alerts;
-    if (cpu_pct_of_limit >= th.cpu_usage) alerts.push_back("cpu_usage " + std::to_string(int(cpu_pct_of_limit)) + "% of cpu_seconds");
-    if (mem_pct_of_limit >= th.memory_usage) alerts.push_back("memory_usage " + std::to_string(int(mem_pct_of_limit)) + "% of memory_mb");
-    if (elapsed >= th.execution_time) alerts.push_back("execution_time " + std::to_string(int(elapsed)) + " s");
-    if (exit_code != 0) alerts.push_back("run failed (exit " + std::to_string(exit_code) + ")");
-    for (auto& a : alerts) rs.security("medium", "alert", "alert: " + a);
-
+    check_thresholds(usage.user_cpu_seconds + usage.system_cpu_seconds, usage.peak_memory_mb, elapsed);
+    if (exit_code != 0)
+        alerter.raise("run_failed", "the run failed: exit " + std::to_string(exit_code) + (ended.empty() ? "" : " (" + ended + ")"),
+                      exit_code, 0);
+    alerter.finish(5.0);
+    const std::vector<std::string>& alerts = alerter.raised();
     json::Object rec;
     rec.add("run_id", rs.run_id).add("timestamp", iso_now())
         .add("script_path", spec.mode == ScriptSpec::Mode::file ? spec.script_abs : spec.target)

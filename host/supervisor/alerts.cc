@@ -1,0 +1,73 @@
+#include "supervisor/alerts.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <thread>
+
+#include "common/json.h"
+
+namespace hive {
+
+Alerter::Alerter(std::string run_id, std::string script, std::string alert_command, SecuritySink sink)
+    : run_id_(std::move(run_id)), script_(std::move(script)), command_(std::move(alert_command)), sink_(std::move(sink)) {}
+
+bool Alerter::raise(const std::string& name, const std::string& message, double value, double threshold) {
+    if (!raised_.insert(name).second) return false;
+    raised_list_.push_back(name + ": " + message);
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    char when[40];
+    tm t;
+    gmtime_r(&ts.tv_sec, &t);
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &t);
+    json::Object o;
+    o.add("alert", name).add("message", message).add("value", value).add("threshold", threshold)
+        .add("run_id", run_id_).add("script", script_).add("timestamp", when);
+    std::string body = o.str();
+    sink_("medium", "alert", "alert " + name + ": " + message, body);
+    std::fprintf(stderr, "hive-py: alert: %s: %s (run %s)\n", name.c_str(), message.c_str(), run_id_.c_str());
+    if (command_.empty()) return true;
+
+    int in[2];
+    if (pipe2(in, O_CLOEXEC) != 0) return true;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        execl("/bin/sh", "sh", "-c", command_.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(in[0]);
+    if (pid > 0) {
+        body += "\n";
+        // The JSON is far below a pipe's buffer: this write never blocks the supervisor.
+        [[maybe_unused]] ssize_t n = write(in[1], body.data(), body.size());
+        commands_.push_back(pid);
+    }
+    close(in[1]);
+    return true;
+}
+
+void Alerter::finish(double seconds) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    for (pid_t pid : commands_) {
+        int st;
+        while (waitpid(pid, &st, WNOHANG) == 0) {
+            if (std::chrono::steady_clock::now() > until) {
+                kill(pid, SIGKILL);
+                waitpid(pid, &st, 0);
+                std::fprintf(stderr, "hive-py: alert command still running after %.0f s: killed\n", seconds);
+                break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+    }
+    commands_.clear();
+}
+
+}  // namespace hive

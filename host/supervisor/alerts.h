@@ -1,0 +1,36 @@
+// Alerts: a threshold of monitoring.alert_thresholds crossed, or a failed run. Each alert is raised once
+// per run: a security event, one line on stderr, and — when monitoring.alert_command is set — that command
+// run by the parent (outside the sandbox) through /bin/sh with the alert as one JSON object on stdin.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace hive {
+
+class Alerter {
+public:
+    // `security` receives (severity, kind, message, alert_json) for the security log.
+    using SecuritySink = std::function<void(const std::string&, const std::string&, const std::string&, const std::string&)>;
+    Alerter(std::string run_id, std::string script, std::string alert_command, SecuritySink sink);
+
+    // Returns false when this alert (by name) was already raised in this run.
+    bool raise(const std::string& name, const std::string& message, double value, double threshold);
+    const std::vector<std::string>& raised() const { return raised_list_; }
+
+    // Waits (bounded) for the alert commands; one still running after `seconds` is killed.
+    void finish(double seconds);
+
+private:
+    std::string run_id_, script_, command_;
+    SecuritySink sink_;
+    std::set<std::string> raised_;
+    std::vector<std::string> raised_list_;
+    std::vector<pid_t> commands_;
+};
+
+}  // namespace hive
