@@ -324,6 +324,31 @@ int decide(std::string_view ev, PyObject* args) {
         ev == "socket.gethostbyaddr" || ev == "socket.getnameinfo" || ev == "urllib.Request") {
         if (!c.network)
             return refuse_permission(EPERM, "hive-py: network access is off (security.network.allowed_domains is empty)", "");
+        if (ev == "socket.__new__") {
+            // (sock, family, type, proto): TCP over IPv4/IPv6 only.
+            PyObject* type = arg(2);
+            long t = PyLong_CheckExact(type) ? PyLong_AsLong(type) & 0xf : 1;
+            if (t != 1)
+                return refuse_permission(EPERM, "hive-py: only TCP connections to security.network.allowed_domains are allowed (no UDP or raw sockets)", "");
+            return 0;
+        }
+        if (ev == "socket.bind" || ev == "socket.sendto")
+            return refuse_permission(EPERM, "hive-py: the sandbox may only connect out to security.network.allowed_domains", "");
+        // (host, port, ...) for getaddrinfo; (sock, (host, port)) for connect.
+        PyObject* addr = ev == "socket.connect" ? arg(1) : nullptr;
+        PyObject* host = ev == "socket.connect" ? (PyTuple_CheckExact(addr) && PyTuple_GET_SIZE(addr) >= 2 ? PyTuple_GET_ITEM(addr, 0) : nullptr) : arg(0);
+        PyObject* port = ev == "socket.connect" ? (host ? PyTuple_GET_ITEM(addr, 1) : nullptr)
+                                                : (ev == "socket.getaddrinfo" ? arg(1) : nullptr);
+        std::string h;
+        if (ev == "urllib.Request") return 0;  // its host is checked when it resolves and connects
+        if (host && text_of(host, h) && !c.allowed_hosts.count(h))
+            return refuse_permission(EPERM, "hive-py: '" + h + "' is not in security.network.allowed_domains", "");
+        if (port && PyLong_CheckExact(port)) {
+            long pn = PyLong_AsLong(port);
+            for (int b : c.blocked_ports)
+                if (b == pn)
+                    return refuse_permission(EPERM, "hive-py: port " + std::to_string(pn) + " is in security.network.blocked_ports", "");
+        }
         return 0;
     }
     if (ev == "subprocess.Popen" || ev == "os.system" || ev == "os.exec" || ev == "os.posix_spawn" ||

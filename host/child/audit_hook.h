@@ -26,6 +26,8 @@ struct Config {
     std::vector<std::string> read_paths;   // may be read (system paths, read-only paths, script dir, write paths)
     BlockedOps blocked;
     bool network = false;           // allowed_domains non-empty
+    std::unordered_set<std::string> allowed_hosts;  // the allowed domains and the addresses they resolved to
+    std::vector<int> blocked_ports;
     bool allow_subprocess = false;
     std::unordered_set<std::string> import_allow;  // top-level names allowed besides the stdlib's
     std::unordered_set<std::string> import_deny;   // top-level names always refused

@@ -71,6 +71,14 @@ void init_main(const Args& a) {
     if (!st.ok()) report_failure(a.report_fd, step, st.error());
     if (a.plan.cgroup_procs_fd >= 0) close(a.plan.cgroup_procs_fd);
     if (a.plan.landlock && a.plan.landlock->ruleset.valid()) close(a.plan.landlock->ruleset.get());
+    if (applied.listener_fd >= 0) {
+        // The parent takes its own copy with pidfd_getfd(); the init keeps this one (it runs no script
+        // code) and the script's process closes it below.
+        Report l;
+        l.kind = Report::listener;
+        l.err = applied.listener_fd;
+        [[maybe_unused]] ssize_t n = write(a.report_fd, &l, sizeof l);
+    }
 
     struct sigaction sa {};
     sa.sa_sigaction = forward;
@@ -87,6 +95,8 @@ void init_main(const Args& a) {
         std::vector<int> script_keep = a.keep_fds;
         script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd});
         close_all_except(script_keep);
+        // close_range is ENOSYS under our seccomp filter: close what the script must not hold by hand.
+        if (applied.listener_fd >= 0) close(applied.listener_fd);
         clearenv();
         for (const auto& kv : a.env) putenv(const_cast<char*>(kv.c_str()));
         interpreter::run(a.spec, *a.hook_cfg, a.report_fd);

@@ -10,11 +10,11 @@ namespace hive::child {
 
 struct Report {
     static constexpr std::uint32_t kMagic = 0x48495645;  // "HIVE"
-    enum Kind : std::uint32_t { setup_failed = 1, script_ended = 2 };
+    enum Kind : std::uint32_t { setup_failed = 1, script_ended = 2, listener = 3 };
     std::uint32_t magic = kMagic;
     std::uint32_t kind = 0;
     std::int32_t wait_status = 0;  // script_ended: the script process's wait status
-    std::int32_t err = 0;          // setup_failed: errno
+    std::int32_t err = 0;          // setup_failed: errno; listener: the listener's fd number in the init
     std::uint32_t layers = 0;      // bit set of Layer applied
     char step[28] = {};
     char message[400] = {};

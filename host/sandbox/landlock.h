@@ -37,14 +37,10 @@ struct Prepared {
 // In the parent: create the ruleset and add every rule. Rights follow the policy: allowed_paths are
 // read-write minus the rights blocked_operations removes (delete -> REMOVE_FILE/REMOVE_DIR/REFER,
 // truncate -> TRUNCATE); exec rights only where allow_subprocess and exec_paths say so; TCP bind/connect
-// handled with no rule (no network) when allowed_domains is empty, connect to tcp_connect_ports()
-// otherwise, and never for blocked_ports;
-// abstract unix sockets and signals scoped to the sandbox where the ABI offers it.
+// handled with no rule at all: the sandbox never binds or connects by itself (with allowed_domains the
+// parent connects for it, see seccomp::prepare_connect_notify); abstract unix sockets and signals scoped to the sandbox where the ABI offers it.
 Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Support& support);
 
-// The TCP ports a run may connect to: none when allowed_domains is empty, else 53, 80 and 443 minus
-// blocked_ports. (A rule for every other port costs ~300 ms per run: see landlock.cc.)
-std::vector<int> tcp_connect_ports(const Policy& policy);
 
 // In the child, after no_new_privs: landlock_restrict_self. Async-signal-safe: no allocation.
 Status apply(const Prepared& prepared);

@@ -104,6 +104,13 @@ Status finish(const Plan& plan, bool& proc_mounted) {
             // /proc paths) leaves the host's /proc in place, still closed by Landlock.
             proc_mounted = mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0;
         }
+        for (const auto& [src, dst] : plan.binds) {
+            if (mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0) return errno_error("mount --bind", dst);
+            if (mount(nullptr, dst.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
+                return errno_error("mount -o remount,ro", dst);
+        }
+    } else if (!plan.binds.empty()) {
+        return Error{"the network allow-list needs a mount namespace for its hosts file", ENOSYS};
     }
     if (s.uts && sethostname("hive-py", 7) != 0) return errno_error("sethostname", "hive-py");
     if (s.user) {

@@ -33,6 +33,9 @@ struct Plan {
     Set set;
     uid_t outer_uid = 0;
     gid_t outer_gid = 0;
+    // Files bind-mounted read-only over system files in the sandbox's mount namespace (source, target):
+    // the generated /etc/hosts and /etc/resolv.conf of a run with allowed domains.
+    std::vector<std::pair<std::string, std::string>> binds;
 };
 
 // In the child, right after clone(): maps, mounts, hostname, then drop all capabilities.

@@ -120,6 +120,28 @@ std::string join(const char* const* names, std::size_t n) {
     return s;
 }
 
+Status export_program(scmp_filter_ctx ctx, std::vector<sock_filter>& program) {
+    UniqueFd mem(::memfd_create("hive-seccomp-bpf", MFD_CLOEXEC));
+    if (!mem.valid()) return errno_error("memfd_create", "hive-seccomp-bpf");
+    if (int rc = seccomp_export_bpf(ctx, mem.get()); rc < 0)
+        return Error::from_errno("seccomp_export_bpf", "memfd", -rc);
+    off_t size = ::lseek(mem.get(), 0, SEEK_END);
+    if (size < 0) return errno_error("lseek", "memfd");
+    if (size == 0 || size % sizeof(sock_filter) != 0)
+        return Error{"seccomp_export_bpf: unexpected program size " + std::to_string(size), 0};
+    program.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
+    std::size_t done = 0;
+    auto* bytes = reinterpret_cast<char*>(program.data());
+    while (done < static_cast<std::size_t>(size)) {
+        ssize_t n = ::pread(mem.get(), bytes + done, static_cast<std::size_t>(size) - done,
+                            static_cast<off_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return errno_error("pread", "memfd");
+        done += static_cast<std::size_t>(n);
+    }
+    return {};
+}
+
 }  // namespace
 
 Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected_fds) {
@@ -164,13 +186,21 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
         b.add(SCMP_ACT_ERRNO(EPERM), "socket");
         out.summary.push_back("EPERM: socket (every family)");
     } else {
-        // Allowed: AF_UNIX (1), AF_INET (2), AF_INET6 (10). Denied: 0, 3..9, >= 11 (a 64-bit compare, so
-        // a value with the upper half set is denied too).
+        // With domains allowed the script may open TCP sockets (AF_INET/AF_INET6, SOCK_STREAM) and nothing
+        // else: no AF_UNIX (host daemons' sockets), no UDP (DNS tunnelling), no raw or packet sockets. The
+        // connect() itself goes to the parent through the user-notification filter (prepare_connect_notify).
         b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, 0)});
+        b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)});
         for (int family = 3; family <= 9; ++family)
             b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, std::uint64_t(family))});
         b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_GE, 11)});
-        out.summary.push_back("EPERM: socket of any family but AF_UNIX, AF_INET, AF_INET6");
+        for (std::uint64_t type = 0; type < 16; ++type)
+            if (type != SOCK_STREAM) b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type)});
+        // TCP Fast Open connects from sendto/sendmsg without a connect() the parent would see.
+        b.add(SCMP_ACT_ERRNO(EPERM), "sendto", {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
+        b.add(SCMP_ACT_ERRNO(EPERM), "sendmsg", {SCMP_A2(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
+        b.add(SCMP_ACT_ERRNO(EPERM), "sendmmsg", {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
+        out.summary.push_back("EPERM: socket other than AF_INET/AF_INET6 SOCK_STREAM; MSG_FASTOPEN");
     }
 
     if (!policy.execution.allow_subprocess) {
@@ -198,24 +228,7 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
     if (!b.unknown().empty()) out.summary.push_back("not filtered (unknown syscall): " + b.unknown());
     out.summary.push_back(std::to_string(b.rules()) + " rules");
 
-    UniqueFd mem(::memfd_create("hive-seccomp-bpf", MFD_CLOEXEC));
-    if (!mem.valid()) return errno_error("memfd_create", "hive-seccomp-bpf");
-    if (int rc = seccomp_export_bpf(ctx.get(), mem.get()); rc < 0)
-        return Error::from_errno("seccomp_export_bpf", "memfd", -rc);
-    off_t size = ::lseek(mem.get(), 0, SEEK_END);
-    if (size < 0) return errno_error("lseek", "memfd");
-    if (size == 0 || size % sizeof(sock_filter) != 0)
-        return Error{"seccomp_export_bpf: unexpected program size " + std::to_string(size), 0};
-    out.program.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
-    std::size_t done = 0;
-    auto* bytes = reinterpret_cast<char*>(out.program.data());
-    while (done < static_cast<std::size_t>(size)) {
-        ssize_t n = ::pread(mem.get(), bytes + done, static_cast<std::size_t>(size) - done,
-                            static_cast<off_t>(done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return errno_error("pread", "memfd");
-        done += static_cast<std::size_t>(n);
-    }
+    HIVE_TRY(export_program(ctx.get(), out.program));
     return out;
 }
 
@@ -226,6 +239,26 @@ Status apply(const Prepared& prepared) {
     if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0)
         return errno_error("seccomp", "SECCOMP_SET_MODE_FILTER");
     return {};
+}
+
+Result<Prepared> prepare_connect_notify() {
+    Ctx ctx(seccomp_init(SCMP_ACT_ALLOW));
+    if (!ctx) return Error{"seccomp_init(SCMP_ACT_ALLOW): failed", 0};
+    if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, SCMP_SYS(connect), 0); rc < 0)
+        return Error::from_errno("seccomp_rule_add", "connect SCMP_ACT_NOTIFY", -rc);
+    Prepared out;
+    HIVE_TRY(export_program(ctx.get(), out.program));
+    out.summary.push_back("user notification: connect (the parent decides and connects)");
+    return out;
+}
+
+Result<int> apply_with_listener(const Prepared& prepared) {
+    sock_fprog prog{};
+    prog.len = static_cast<unsigned short>(prepared.program.size());
+    prog.filter = const_cast<sock_filter*>(prepared.program.data());
+    long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+    if (fd < 0) return errno_error("seccomp", "SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER");
+    return int(fd);
 }
 
 }  // namespace hive::seccomp

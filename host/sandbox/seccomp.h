@@ -19,7 +19,8 @@ struct Prepared {
 // In the parent, with libseccomp: default allow, then
 //  - blocked_operations: chmod family (fchmodat2 = 452 by number), chown family, delete
 //    (unlink/unlinkat/rmdir, rename family) -> EPERM;
-//  - allowed_domains empty: socket() of every family -> EPERM (socketpair stays allowed);
+//  - allowed_domains empty: socket() of every family -> EPERM (socketpair stays allowed); non-empty:
+//    only AF_INET/AF_INET6 SOCK_STREAM sockets, no MSG_FASTOPEN;
 //  - dangerous calls -> kill process (ptrace, process_vm_*, mount family, pivot_root, chroot, kexec, bpf,
 //    module loading, perf_event_open, keyctl family, userfaultfd, io_uring_*, unshare, setns, personality,
 //    acct, swapon/off, reboot, clock setting, open_by_handle_at, clone with namespace flags);
@@ -31,5 +32,12 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
 
 // In the child, after no_new_privs and Landlock: install the program. No allocation.
 Status apply(const Prepared& prepared);
+
+// With network.allowed_domains non-empty: a second filter that hands every connect() to the parent
+// (SCMP_ACT_NOTIFY). The parent reads the address once, decides, connects a socket of its own and
+// installs it in place of the script's (SECCOMP_IOCTL_NOTIF_ADDFD): no window between check and use.
+Result<Prepared> prepare_connect_notify();
+// Installs it and returns the listener fd (SECCOMP_FILTER_FLAG_NEW_LISTENER).
+Result<int> apply_with_listener(const Prepared& prepared);
 
 }  // namespace hive::seccomp

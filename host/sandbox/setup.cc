@@ -41,6 +41,11 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
         HIVE_TRY(seccomp::apply(*plan.seccomp));
         applied.seccomp = true;
     }
+    if (plan.connect_notify && !plan.connect_notify->program.empty()) {
+        auto fd = seccomp::apply_with_listener(*plan.connect_notify);
+        if (!fd) return fd.error();
+        applied.listener_fd = *fd;
+    }
     step = "";
     return {};
 }

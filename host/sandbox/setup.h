@@ -15,6 +15,7 @@ struct ChildPlan {
     namespaces::Plan ns;
     const landlock::Prepared* landlock = nullptr;  // ruleset invalid = Landlock unavailable (best_effort)
     const seccomp::Prepared* seccomp = nullptr;
+    const seccomp::Prepared* connect_notify = nullptr;  // allowed_domains: connect() goes to the parent
     int cgroup_procs_fd = -1;  // the run's pids cgroup (cgroup.procs opened by the parent), or -1
 };
 
@@ -23,6 +24,7 @@ struct Applied {
     bool proc_mounted = false;
     bool landlock = false;
     bool seccomp = false;
+    int listener_fd = -1;  // the connect-notification listener, for the parent
 };
 
 // rlimits -> namespaces -> no_new_privs -> Landlock -> seccomp. On failure `step` names the step and

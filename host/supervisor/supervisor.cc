@@ -34,6 +34,7 @@
 #include "sandbox/seccomp.h"
 #include "supervisor/alerts.h"
 #include "supervisor/cgroup.h"
+#include "supervisor/netguard.h"
 #include "supervisor/resources.h"
 
 extern char** environ;
@@ -198,6 +199,29 @@ struct RunState {
     }
 };
 
+// A private directory of the parent's, removed with everything in it when the run ends.
+struct TempDir {
+    std::string path;
+    Status make(const std::string& tmpl) {
+        std::string t = tmpl;
+        if (!mkdtemp(t.data())) return errno_error("mkdtemp", tmpl);
+        path = t;
+        return {};
+    }
+    ~TempDir() {
+        if (path.empty()) return;
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+bool write_text(const std::string& path, const std::string& text) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) return false;
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    return std::fclose(f) == 0 && ok;
+}
+
 struct Pipes {
     UniqueFd report_r, report_w, out_r, out_w, err_r, err_w;
 };
@@ -336,6 +360,42 @@ int run_script(const Options& opts) {
         run_paths.read_only.push_back(spec.script_abs);
         run_paths.read_only.push_back(spec.script_abs.substr(0, spec.script_abs.rfind('/')));
     }
+
+    // Network allow-list: resolve the domains now, give the sandbox a hosts file with only them (and no
+    // DNS server), and hand every connect() to the parent (netguard.h).
+    const bool network = !policy.network.allowed_domains.empty();
+    std::optional<NetGuard> netguard;
+    std::optional<seccomp::Prepared> connect_notify;
+    TempDir net_dir;
+    std::vector<std::pair<std::string, std::string>> binds;
+    std::string network_json = "null";
+    if (network) {
+        Resolved res = resolve_domains(policy);
+        for (auto& d : res.unresolved) {
+            std::fprintf(stderr, "hive-py: warning: allowed domain '%s' resolves to no address (wildcards cannot be "
+                                 "checked): it is unreachable in this run\n", d.c_str());
+            rs.security("medium", "network", "allowed domain " + d + " resolves to no address: unreachable");
+        }
+        json::Object nj;
+        for (auto& [d, addrs] : res.by_domain) nj.add(d, addrs);
+        network_json = nj.str();
+        auto made = net_dir.make("/var/tmp/hive-py-net-XXXXXX");
+        if (!made.ok()) return say_error(made.error().message, 125);
+        std::string hosts = net_dir.path + "/hosts", resolv = net_dir.path + "/resolv.conf";
+        if (!write_text(hosts, hosts_file(res)) ||
+            !write_text(resolv, "# hive-py: no name server; names come from the hosts file only\n"))
+            return say_error(errno_error("write", net_dir.path).message, 125);
+        binds = {{hosts, "/etc/hosts"}, {resolv, "/etc/resolv.conf"}};
+        for (const char* f : {"/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf"})
+            if (access(f, F_OK) == 0) run_paths.read_only.push_back(f);
+        run_paths.read_only.push_back(hosts);
+        run_paths.read_only.push_back(resolv);
+        auto cn = seccomp::prepare_connect_notify();
+        if (!cn) return say_error("seccomp: " + cn.error().message, 125);
+        connect_notify.emplace(std::move(*cn));
+        netguard.emplace(policy, std::move(res));
+    }
+
     landlock::Prepared ll;
     if (ll_support.abi > 0) {
         auto p = landlock::prepare(policy, run_paths, ll_support);
@@ -369,7 +429,14 @@ int run_script(const Options& opts) {
              &policy.filesystem.exec_paths})
         hc.read_paths.insert(hc.read_paths.end(), v->begin(), v->end());
     hc.blocked = policy.filesystem.blocked;
-    hc.network = !policy.network.allowed_domains.empty();
+    hc.network = network;
+    hc.blocked_ports = policy.network.blocked_ports;
+    for (auto& d : policy.network.allowed_domains) hc.allowed_hosts.insert(d);
+    if (network) {
+        for (auto& [addr, dom] : resolve_domains(policy).domain_of) hc.allowed_hosts.insert(addr);
+        hc.read_paths.push_back("/etc/hosts");
+        hc.read_paths.push_back("/etc/resolv.conf");
+    }
     hc.allow_subprocess = policy.execution.allow_subprocess;
     for (auto& m : policy.imports.allow) hc.import_allow.insert(m.substr(0, m.find('.')));
     // ctypes and cffi give native code the whole address space: refused unless a policy allows them.
@@ -387,6 +454,7 @@ int run_script(const Options& opts) {
     ca.plan.landlock = &ll;
     ca.plan.seccomp = &*sc;
     ca.plan.cgroup_procs_fd = cgroup ? cgroup->procs_fd() : -1;
+    ca.plan.connect_notify = connect_notify ? &*connect_notify : nullptr;
     ca.spec = spec;
     ca.hook_cfg = &hc;
     ca.report_fd = pp.report_w.get();
@@ -399,6 +467,7 @@ int run_script(const Options& opts) {
     auto do_clone = [&](const namespaces::Set& set) -> pid_t {
         ca.plan.ns = ns;
         ca.plan.ns.set = set;
+        ca.plan.ns.binds = binds;
         std::fflush(nullptr);
         pid_t pid = pid_t(syscall(SYS_clone, set.clone_flags() | SIGCHLD, nullptr, nullptr, nullptr, 0));
         if (pid == 0) {
@@ -465,7 +534,8 @@ int run_script(const Options& opts) {
     const auto deadline = t_start + std::chrono::seconds(policy.execution.timeout_seconds);
     const auto sample_every = std::chrono::milliseconds(policy.monitoring.sample_interval_ms);
     auto next_sample = Clock::now() + sample_every;
-    bool out_open = true, err_open = true, exited = false, timed_out = false;
+    bool out_open = true, err_open = true, exited = false, timed_out = false, report_open = true;
+    std::vector<child::Report> reports;
     int wait_status = 0;
     rusage ru {};
     IoCounters io;
@@ -503,12 +573,14 @@ int run_script(const Options& opts) {
             kill(child, g_forward_signal);
             g_forward_signal = 0;
         }
-        pollfd fds[4];
+        pollfd fds[6];
         int n = 0;
-        int i_out = -1, i_err = -1, i_pid = -1, i_wake;
+        int i_out = -1, i_err = -1, i_pid = -1, i_wake, i_rep = -1, i_net = -1;
         if (out_open) { i_out = n; fds[n++] = {pp.out_r.get(), POLLIN, 0}; }
         if (err_open) { i_err = n; fds[n++] = {pp.err_r.get(), POLLIN, 0}; }
         if (!exited) { i_pid = n; fds[n++] = {pidfd.get(), POLLIN, 0}; }
+        if (report_open) { i_rep = n; fds[n++] = {pp.report_r.get(), POLLIN, 0}; }
+        if (netguard && netguard->fd() >= 0) { i_net = n; fds[n++] = {netguard->fd(), POLLIN, 0}; }
         i_wake = n;
         fds[n++] = {ring->wake_fd(), POLLIN, 0};
         auto until = std::min<Clock::time_point>({deadline, next_sample, now + std::chrono::milliseconds(50)});
@@ -518,6 +590,44 @@ int run_script(const Options& opts) {
         if (r > 0) {
             if (i_out >= 0 && fds[i_out].revents) out_open = relay(pp.out_r.get(), true);
             if (i_err >= 0 && fds[i_err].revents) err_open = relay(pp.err_r.get(), false);
+            if (i_rep >= 0 && fds[i_rep].revents) {
+                child::Report rr;
+                ssize_t got = read(pp.report_r.get(), &rr, sizeof rr);
+                if (got <= 0) {
+                    report_open = false;
+                } else if (got == ssize_t(sizeof rr) && rr.magic == child::Report::kMagic) {
+                    if (rr.kind == child::Report::listener && netguard) {
+                        UniqueFd l(int(syscall(SYS_pidfd_getfd, pidfd.get(), rr.err, 0)));
+                        if (l.valid()) netguard->adopt(std::move(l));
+                        else rs.security("critical", "network", errno_error("pidfd_getfd", "seccomp listener").message +
+                                         ": every connect() of the script stays blocked");
+                    } else {
+                        reports.push_back(rr);
+                    }
+                } else {
+                    rs.security("high", "channel_fault", "malformed report record from the sandbox init");
+                }
+            }
+            if (i_net >= 0 && (fds[i_net].revents & POLLIN)) {
+                std::vector<NetDecision> ds;
+                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+                netguard->handle(ds, int(std::clamp<long>(left, 1, 10000)));
+                for (auto& d : ds) {
+                    json::Object o;
+                    o.add("run_id", rs.run_id).add("seq", std::int64_t(++rs.seq)).add("timestamp", iso_now())
+                        .add("pid", std::int64_t(d.pid)).add("event", "network.connect").add("kind", "socket")
+                        .add("args", std::vector<std::string>{d.domain, d.address, std::to_string(d.port), d.reason})
+                        .add("decision", d.verdict == "allowed" ? "allowed" : "denied_by_kernel");
+                    std::string line = o.str();
+                    rs.event_lines.push_back(line);
+                    ++rs.events;
+                    if (d.verdict != "allowed") {
+                        ++rs.denials;
+                        rs.security("high", "denied_by_kernel", "connect to " + d.address + ":" + std::to_string(d.port) +
+                                    " refused: " + d.reason, "event", line);
+                    }
+                }
+            }
             if (fds[i_wake].revents) {
                 std::uint64_t v;
                 [[maybe_unused]] ssize_t k = read(ring->wake_fd(), &v, sizeof v);
@@ -556,20 +666,21 @@ int run_script(const Options& opts) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
 
     // ---- what happened ----
-    child::Report rep;
-    bool have_report = false;
+    // The init's records: set-up failure or the script's end (read during the run, and what is left now).
     {
         int fl = fcntl(pp.report_r.get(), F_GETFL);
         fcntl(pp.report_r.get(), F_SETFL, fl | O_NONBLOCK);
         child::Report tmp;
-        ssize_t got;
-        // The last record wins: the script's process may report an interpreter failure, the init its end.
-        while ((got = read(pp.report_r.get(), &tmp, sizeof tmp)) == ssize_t(sizeof tmp)) {
-            if (tmp.magic == child::Report::kMagic) {
-                if (!(have_report && rep.kind == child::Report::setup_failed)) rep = tmp;
-                have_report = true;
-            }
-        }
+        while (read(pp.report_r.get(), &tmp, sizeof tmp) == ssize_t(sizeof tmp))
+            if (tmp.magic == child::Report::kMagic && tmp.kind != child::Report::listener) reports.push_back(tmp);
+    }
+    child::Report rep;
+    bool have_report = false;
+    // A set-up failure wins over any later record; otherwise the script's end.
+    for (auto& r : reports) {
+        if (have_report && rep.kind == child::Report::setup_failed) break;
+        rep = r;
+        have_report = true;
     }
 
     std::string ended, error, hive_message;
@@ -658,7 +769,8 @@ int run_script(const Options& opts) {
         .add("enforcement", to_string(policy.enforcement)).add("user", std::int64_t(geteuid()))
         .add("cwd", cwd).add("events", std::int64_t(rs.events))
         .add("startup_events", std::int64_t(rs.startup_events)).add("denials", std::int64_t(rs.denials))
-        .add("alerts", alerts);
+        .add("alerts", alerts).add_raw("network", network_json);
+    if (netguard) rec.add("connections_allowed", netguard->allowed()).add("connections_denied", netguard->denied());
     if (!error.empty()) rec.add("error", error);
     rs.flush();
     if (rs.log) {

@@ -1,0 +1,184 @@
+#include "supervisor/netguard.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+
+namespace hive {
+
+Resolved resolve_domains(const Policy& policy) {
+    Resolved r;
+    for (const auto& d : policy.network.allowed_domains) {
+        if (d.find('*') != std::string::npos) {
+            r.unresolved.push_back(d);  // a wildcard names no address the parent could check
+            continue;
+        }
+        addrinfo hints{};
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        addrinfo* res = nullptr;
+        if (getaddrinfo(d.c_str(), nullptr, &hints, &res) != 0 || !res) {
+            r.unresolved.push_back(d);
+            continue;
+        }
+        for (addrinfo* a = res; a; a = a->ai_next) {
+            char buf[INET6_ADDRSTRLEN] = {};
+            if (a->ai_family == AF_INET)
+                inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr, buf, sizeof buf);
+            else if (a->ai_family == AF_INET6)
+                inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr, buf, sizeof buf);
+            else
+                continue;
+            auto& v = r.by_domain[d];
+            if (std::find(v.begin(), v.end(), buf) == v.end()) v.push_back(buf);
+            r.domain_of.emplace(buf, d);
+        }
+        freeaddrinfo(res);
+    }
+    return r;
+}
+
+std::string hosts_file(const Resolved& r) {
+    std::string s = "# hive-py: the only names this sandbox can resolve (security.network.allowed_domains)\n";
+    for (const auto& [domain, addrs] : r.by_domain)
+        for (const auto& a : addrs) s += a + " " + domain + "\n";
+    return s;
+}
+
+NetGuard::NetGuard(const Policy& policy, Resolved resolved) : policy_(policy), resolved_(std::move(resolved)) {}
+
+namespace {
+
+void respond(int fd, std::uint64_t id, int error) {
+    seccomp_notif_resp resp{};
+    resp.id = id;
+    resp.error = error ? -error : 0;
+    resp.val = 0;
+    ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+}
+
+// The script's socket's file status flags (O_NONBLOCK), from /proc/<pid>/fdinfo.
+int remote_flags(pid_t pid, int fd) {
+    std::ifstream f("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
+    std::string k;
+    while (f >> k) {
+        if (k == "flags:") {
+            std::string v;
+            f >> v;
+            return int(std::stol(v, nullptr, 8));
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+void NetGuard::handle(std::vector<NetDecision>& out, int connect_timeout_ms) {
+    seccomp_notif req{};
+    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;  // the caller died meanwhile
+    NetDecision d;
+    d.pid = pid_t(req.pid);
+    auto deny = [&](int err, const std::string& reason) {
+        d.verdict = "denied";
+        d.reason = reason;
+        ++denied_;
+        respond(listener_.get(), req.id, err);
+        out.push_back(d);
+    };
+    if (req.data.nr != __NR_connect) {
+        respond(listener_.get(), req.id, ENOSYS);
+        return;
+    }
+    const int sockfd = int(std::uint32_t(req.data.args[0]));
+    const std::uint64_t addr_ptr = req.data.args[1];
+    const std::size_t len = std::min<std::uint64_t>(std::uint32_t(req.data.args[2]), sizeof(sockaddr_storage));
+
+    // Read the address exactly once; from here on only this copy counts.
+    sockaddr_storage ss{};
+    iovec local{&ss, len}, remote{reinterpret_cast<void*>(addr_ptr), len};
+    if (len < sizeof(sa_family_t) || process_vm_readv(d.pid, &local, 1, &remote, 1, 0) != ssize_t(len))
+        return deny(EFAULT, "address unreadable");
+    // The notification may belong to a process that died and whose pid was reused: check after reading.
+    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) != 0) return;
+
+    char buf[INET6_ADDRSTRLEN] = {};
+    int family = ss.ss_family;
+    if (family == AF_INET && len >= sizeof(sockaddr_in)) {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+        d.port = ntohs(a->sin_port);
+    } else if (family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], buf, sizeof buf);
+        } else {
+            inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+        }
+        d.port = ntohs(a->sin6_port);
+    } else {
+        return deny(EPERM, "address family " + std::to_string(family) + " is not TCP/IP");
+    }
+    d.address = buf;
+    auto it = resolved_.domain_of.find(d.address);
+    if (it == resolved_.domain_of.end())
+        return deny(EPERM, "address is not one of security.network.allowed_domains");
+    d.domain = it->second;
+    const auto& blocked = policy_.network.blocked_ports;
+    if (std::find(blocked.begin(), blocked.end(), d.port) != blocked.end())
+        return deny(EPERM, "port is in security.network.blocked_ports");
+
+    // Connect our own socket, in the host's network namespace, to the copy of the address we checked.
+    UniqueFd s(socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!s.valid()) return deny(errno, "the parent could not create a socket");
+    int rc = connect(s.get(), reinterpret_cast<sockaddr*>(&ss), socklen_t(len));
+    if (rc != 0 && errno == EINPROGRESS) {
+        pollfd p{s.get(), POLLOUT, 0};
+        rc = poll(&p, 1, connect_timeout_ms) == 1 ? 0 : -1;
+        int err = rc == 0 ? 0 : ETIMEDOUT;
+        socklen_t el = sizeof err;
+        if (rc == 0) getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) {
+            errno = err;
+            rc = -1;
+        }
+    }
+    if (rc != 0) {
+        int e = errno;
+        // The network's own answer (refused, unreachable, timed out) is the script's answer.
+        d.verdict = "allowed";
+        d.reason = std::string("connect failed: ") + strerrorname_np(e);
+        ++allowed_;
+        respond(listener_.get(), req.id, e);
+        out.push_back(d);
+        return;
+    }
+    // Match the script's blocking mode, then put our connected socket where its socket was.
+    int fl = fcntl(s.get(), F_GETFL);
+    if (!(remote_flags(d.pid, sockfd) & O_NONBLOCK)) fcntl(s.get(), F_SETFL, fl & ~O_NONBLOCK);
+    seccomp_notif_addfd add{};
+    add.id = req.id;
+    add.flags = SECCOMP_ADDFD_FLAG_SETFD;
+    add.srcfd = std::uint32_t(s.get());
+    add.newfd = std::uint32_t(sockfd);
+    add.newfd_flags = 0;
+    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) return;  // the caller is gone
+    d.verdict = "allowed";
+    d.reason = "connected by the parent";
+    ++allowed_;
+    respond(listener_.get(), req.id, 0);
+    out.push_back(d);
+}
+
+}  // namespace hive
