@@ -466,14 +466,20 @@ TEST_CASE("seccomp: no sockets without allowed domains; socketpair stays", "[sec
     CHECK_CHILD_OK(r);
 }
 
-TEST_CASE("seccomp: with allowed domains only unix/inet/inet6 sockets", "[seccomp]") {
+TEST_CASE("seccomp: with allowed domains only inet/inet6 stream sockets", "[seccomp]") {
     Policy p;
     p.network.allowed_domains = {"example.org"};
     auto r = under_seccomp(p, {}, [] {
         std::string m;
         m += expect_ok("socket(AF_INET)", ::socket(AF_INET, SOCK_STREAM, 0));
         m += expect_ok("socket(AF_INET6)", ::socket(AF_INET6, SOCK_STREAM, 0));
-        m += expect_ok("socket(AF_UNIX)", ::socket(AF_UNIX, SOCK_STREAM, 0));
+        m += expect_ok("socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC)", ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+        m += expect_errno("socket(AF_UNIX)", ::socket(AF_UNIX, SOCK_STREAM, 0), EPERM);
+        m += expect_errno("socket(AF_INET, SOCK_DGRAM)", ::socket(AF_INET, SOCK_DGRAM, 0), EPERM);
+        m += expect_errno("socket(AF_INET6, SOCK_DGRAM)", ::socket(AF_INET6, SOCK_DGRAM, 0), EPERM);
+        m += expect_errno("socket(AF_INET, SOCK_RAW)", ::socket(AF_INET, SOCK_RAW, IPPROTO_ICMP), EPERM);
+        m += expect_errno("socket(AF_UNIX | 1<<32)", ::syscall(SYS_socket, (1UL << 32) | AF_UNIX, SOCK_STREAM, 0), EPERM);
+        m += expect_errno("sendto(MSG_FASTOPEN)", ::sendto(-1, "x", 1, MSG_FASTOPEN, nullptr, 0), EPERM);
         m += expect_errno("socket(AF_NETLINK)", ::socket(AF_NETLINK, SOCK_RAW, 0), EPERM);
         m += expect_errno("socket(AF_PACKET)", ::socket(AF_PACKET, SOCK_RAW, 0), EPERM);
         m += expect_errno("socket(0)", ::socket(0, SOCK_RAW, 0), EPERM);
