@@ -1,0 +1,228 @@
+// The audit trail as a user meets it: measured figures, hash chains that `hive-py audit verify` checks,
+// many runs appending at once, rotation, HMAC, alerts and the readable timeline.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "run.h"
+
+using namespace hivetest;
+
+namespace {
+
+struct LogDir {
+    std::string path;
+    LogDir() {
+        char t[] = "/var/tmp/hive-logs-test-XXXXXX";
+        path = mkdtemp(t);
+    }
+    ~LogDir() { std::system(("rm -rf " + path).c_str()); }
+    std::string file(const std::string& name) const { return read_file(path + "/" + name); }
+};
+
+// The number after "key": in a JSON text (first occurrence).
+double number_after(const std::string& text, const std::string& key) {
+    std::smatch m;
+    std::regex re("\"" + key + "\":(-?[0-9.eE+-]+)");
+    if (!std::regex_search(text, m, re)) return -1;
+    return std::stod(m[1]);
+}
+
+std::string last_line(const std::string& text) {
+    auto l = lines(text);
+    return l.empty() ? "" : l.back();
+}
+
+}  // namespace
+
+TEST_CASE("logs: resource figures are measured and track reality", "[logs]") {
+    LogDir logs;
+    SECTION("200 MB allocated reports a peak of at least 200 MB") {
+        auto r = hive({"--log-dir", logs.path, "-c", "a = b'x' * (200 * 1024 * 1024)\nprint(len(a))"});
+        REQUIRE(r.exit_code == 0);
+        auto rec = last_line(logs.file("execution_audit.log"));
+        CHECK(number_after(rec, "peak_memory_mb") >= 200);
+        CHECK(number_after(rec, "peak_memory_mb") < 512);
+    }
+    SECTION("a one-second spin reports at least 0.9 s of CPU") {
+        auto r = hive({"--log-dir", logs.path, "-c",
+                       "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"});
+        REQUIRE(r.exit_code == 0);
+        auto rec = last_line(logs.file("execution_audit.log"));
+        CHECK(number_after(rec, "user_cpu_seconds") + number_after(rec, "system_cpu_seconds") >= 0.9);
+        // cpu_percent is CPU over wall time: positive, and not more than the machine's cores allow.
+        CHECK(number_after(rec, "cpu_percent") > 0);
+        CHECK(number_after(rec, "cpu_percent") <= 100.0 * std::thread::hardware_concurrency() + 1);
+    }
+    SECTION("writing 10 MB reports at least 10 MB written") {
+        TempDir d;
+        auto r = hive({"--log-dir", logs.path, "-c",
+                       "with open('" + d.path + "/big', 'wb') as f:\n    for i in range(10): f.write(b'y' * 1048576)"});
+        REQUIRE(r.exit_code == 0);
+        auto rec = last_line(logs.file("execution_audit.log"));
+        CHECK(number_after(rec, "bytes_written") >= 10 * 1048576);
+    }
+    SECTION("samples show the curve of a long run") {
+        TempDir d;
+        auto pol = d.file("p.yml", "security:\n  monitoring:\n    sample_interval_ms: 100\n");
+        auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
+                       "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"});
+        REQUIRE(r.exit_code == 0);
+        auto samples = lines(logs.file("resource_usage.log"));
+        CHECK(samples.size() >= 5);
+        CHECK(number_after(samples.back(), "cpu_seconds") > number_after(samples.front(), "cpu_seconds"));
+    }
+}
+
+TEST_CASE("logs: the run record carries the specification's fields and ours", "[logs]") {
+    LogDir logs;
+    TempDir d;
+    auto script = d.file("s.py", "import sys\nprint('out'); print('err', file=sys.stderr); sys.exit(3)\n");
+    auto r = hive({"--log-dir", logs.path, script, "a1", "a2"});
+    REQUIRE(r.exit_code == 3);
+    auto rec = last_line(logs.file("execution_audit.log"));
+    for (const char* k : {"\"timestamp\":", "\"script_path\":", "\"script_hash\":\"", "\"args\":[\"a1\",\"a2\"]",
+                          "\"return_code\":3", "\"stdout_hash\":", "\"stderr_hash\":", "\"execution_time\":",
+                          "\"success\":false", "\"resource_usage\":{", "\"run_id\":", "\"policy_source\":\"built-in default\"",
+                          "\"policy_sha256\":", "\"layers\":[", "\"user\":", "\"cwd\":", "\"events\":", "\"denials\":",
+                          "\"ended\":\"exit\"", "\"prev\":", "\"chain\":"})
+        CHECK(rec.find(k) != std::string::npos);
+    // The hashes are of the complete streams the user saw.
+    auto sha = run({"/usr/bin/sha256sum"}, {.stdin_data = "out\n"});
+    CHECK(rec.find("\"stdout_hash\":\"" + sha.out.substr(0, 64) + "\"") != std::string::npos);
+}
+
+TEST_CASE("logs: editing, deleting or swapping records makes audit verify fail at the right record", "[logs]") {
+    LogDir logs;
+    for (int i = 0; i < 4; ++i) REQUIRE(hive({"--log-dir", logs.path, "-c", "print(" + std::to_string(i) + ")"}).exit_code == 0);
+    auto ok = hive({"audit", "verify", logs.path});
+    INFO(ok.out << ok.err);
+    REQUIRE(ok.exit_code == 0);
+    const std::string f = logs.path + "/execution_audit.log";
+    auto original = read_file(f);
+    auto recs = lines(original);
+    REQUIRE(recs.size() == 4);
+    auto write = [&](const std::vector<std::string>& ls) {
+        std::ofstream o(f, std::ios::trunc);
+        for (auto& l : ls) o << l << "\n";
+    };
+    SECTION("one byte edited") {
+        auto ls = recs;
+        auto pos = ls[1].find("\"return_code\":0");
+        ls[1][pos + 14] = '7';
+        write(ls);
+        auto v = hive({"audit", "verify", logs.path});
+        CHECK(v.exit_code == 1);
+        CHECK((v.out + v.err).find("execution_audit.log:2") != std::string::npos);
+    }
+    SECTION("a line deleted") {
+        auto ls = recs;
+        ls.erase(ls.begin() + 2);
+        write(ls);
+        auto v = hive({"audit", "verify", logs.path});
+        CHECK(v.exit_code == 1);
+        CHECK((v.out + v.err).find("execution_audit.log:3") != std::string::npos);
+    }
+    SECTION("two lines swapped") {
+        auto ls = recs;
+        std::swap(ls[1], ls[2]);
+        write(ls);
+        auto v = hive({"audit", "verify", logs.path});
+        CHECK(v.exit_code == 1);
+        CHECK((v.out + v.err).find("execution_audit.log:2") != std::string::npos);
+    }
+}
+
+TEST_CASE("logs: 50 concurrent runs leave intact chains and exactly 50 run records", "[logs]") {
+    LogDir logs;
+    std::vector<std::thread> ts;
+    std::vector<int> codes(50, -1);
+    for (int i = 0; i < 50; ++i)
+        ts.emplace_back([&, i] { codes[i] = hive({"--log-dir", logs.path, "-c", "import json; print(json.dumps(" + std::to_string(i) + "))"}).exit_code; });
+    for (auto& t : ts) t.join();
+    for (int c : codes) CHECK(c == 0);
+    CHECK(lines(logs.file("execution_audit.log")).size() == 50);
+    auto v = hive({"audit", "verify", logs.path});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+}
+
+TEST_CASE("logs: rotation and compression keep audit verify green", "[logs]") {
+    LogDir logs;
+    TempDir d;
+    auto pol = d.file("p.yml", "security:\n  monitoring:\n    log_max_bytes: 4096\n");
+    for (int i = 0; i < 6; ++i) REQUIRE(hive({"--policy", pol, "--log-dir", logs.path, "-c", "import json, csv, re"}).exit_code == 0);
+    CHECK(exists(logs.path + "/audit_events.log.1.gz"));
+    auto v = hive({"audit", "verify", logs.path});
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+}
+
+TEST_CASE("logs: with an HMAC key, verify needs the key", "[logs]") {
+    LogDir logs;
+    char t[] = "/var/tmp/hive-key-XXXXXX";
+    std::string kd = mkdtemp(t);
+    std::ofstream(kd + "/key") << "s3cret-key";
+    TempDir d;
+    auto pol = d.file("p.yml", "security:\n  monitoring:\n    hmac_key_file: " + kd + "/key\n");
+    REQUIRE(hive({"--policy", pol, "--log-dir", logs.path, "-c", "print(1)"}).exit_code == 0);
+    CHECK(hive({"audit", "verify", logs.path, "--key-file", kd + "/key"}).exit_code == 0);
+    CHECK(hive({"audit", "verify", logs.path}).exit_code == 1);
+    std::system(("rm -rf " + kd).c_str());
+}
+
+TEST_CASE("logs: alerts reach the alert command once each, as JSON", "[logs]") {
+    LogDir logs;
+    TempDir d;
+    char t[] = "/var/tmp/hive-alert-XXXXXX";
+    std::string ad = mkdtemp(t);
+    auto pol = d.file("p.yml", "security:\n  execution:\n    cpu_seconds: 2\n  monitoring:\n    sample_interval_ms: 50\n"
+                               "    alert_thresholds: {cpu_usage: 25}\n    alert_command: \"cat >> " + ad + "/alerts.jsonl\"\n");
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
+                   "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass\nraise SystemExit(4)"});
+    CHECK(r.exit_code == 4);
+    auto got = read_file(ad + "/alerts.jsonl");
+    CHECK(grep(got, "\"alert\":\"cpu_usage\"").size() == 1);   // sampled during the run, then not repeated
+    CHECK(grep(got, "\"alert\":\"run_failed\"").size() == 1);
+    CHECK(grep(r.err, "hive-py: alert: cpu_usage").size() == 1);
+    CHECK(grep(logs.file("security_events.log"), "\"kind\":\"alert\"").size() == 2);
+    std::system(("rm -rf " + ad).c_str());
+}
+
+TEST_CASE("logs: log_level WARNING keeps only events that were not simply allowed", "[logs]") {
+    LogDir logs;
+    TempDir d;
+    auto pol = d.file("p.yml", "security:\n  monitoring:\n    log_level: WARNING\n");
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
+                   "import json\ntry:\n    open('/etc/shadow')\nexcept PermissionError: pass"});
+    CHECK(r.exit_code == 0);
+    auto ev = lines(logs.file("audit_events.log"));
+    REQUIRE(!ev.empty());
+    for (auto& l : ev) CHECK(l.find("\"decision\":\"allowed\"") == std::string::npos);
+    CHECK(grep(logs.file("audit_events.log"), "/etc/shadow").size() == 1);
+}
+
+TEST_CASE("logs: audit show prints a readable timeline of a run", "[logs]") {
+    LogDir logs;
+    auto r = hive({"--json", "--log-dir", logs.path, "-c", "open('/usr/lib/python3.11/os.py').close()\nimport json"});
+    REQUIRE(r.exit_code == 0);
+    std::smatch m;
+    REQUIRE(std::regex_search(r.out, m, std::regex("\"run_id\":\"([0-9a-f]+)\"")));
+    auto s = hive({"audit", "show", logs.path, "--run", m[1]});
+    INFO(s.out << s.err);
+    CHECK(s.exit_code == 0);
+    CHECK(s.out.find(m[1].str()) != std::string::npos);
+    CHECK(s.out.find("open") != std::string::npos);
+}
+
+TEST_CASE("logs: the log directory can never be inside a writable path", "[logs]") {
+    TempDir d;
+    auto r = hive({"--log-dir", d.path + "/logs", "-c", "print(1)"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("lies inside the writable path /tmp") != std::string::npos);
+    CHECK(r.out.empty());
+    CHECK(!exists(d.path + "/logs"));
+}
