@@ -128,10 +128,12 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
         py::module_ sys = py::module_::import("sys");
         if (spec.mode == ScriptSpec::Mode::file) {
             // Unlike `python3 -I`, the script's own directory is importable, so a governance script can
-            // import its sibling modules (Landlock gives that directory read-only).
+            // import its sibling modules (Landlock gives that directory read-only). It goes last, not
+            // first: a sibling named like a stdlib module (json.py, csv.py) must not shadow the stdlib,
+            // which `python3 -I` would import.
             std::string dir = spec.script_abs.substr(0, spec.script_abs.rfind('/'));
             if (dir.empty()) dir = "/";
-            sys.attr("path").attr("insert")(0, dir);
+            sys.attr("path").attr("append")(dir);
             add_siblings(dir, hook_cfg);
         }
         sys.attr("meta_path").attr("insert")(0, py::module_::import("_hive_guard"));
