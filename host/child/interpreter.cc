@@ -58,6 +58,10 @@ PYBIND11_EMBEDDED_MODULE(_hive_guard, m) {
     m.def("find_spec", [](py::str fullname, py::object, py::object) -> py::object {
         std::string why = hook::import_refusal(std::string(fullname));
         if (!why.empty()) {
+            // importlib.import_module() and the like raise no `import` audit event: raise one, so that
+            // the hook puts this refusal on record (and refuses it, with the same exception).
+            if (PySys_Audit("import", "OOOOO", fullname.ptr(), Py_None, Py_None, Py_None, Py_None) < 0)
+                throw py::error_already_set();
             PyErr_SetImportErrorSubclass(PyExc_ModuleNotFoundError, py::str(why).ptr(), fullname.ptr(), nullptr);
             throw py::error_already_set();
         }
