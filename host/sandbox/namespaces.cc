@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <sys/stat.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -10,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
@@ -66,6 +68,41 @@ Status write_file(const char* path, const char* text) {
     return {};
 }
 
+// <linux/mount.h> clashes with glibc's <sys/mount.h>: the two definitions mount_setattr needs.
+struct MountAttr {
+    std::uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+constexpr std::uint64_t kMountAttrRdonly = 0x1;
+
+Status set_mount_attr(const char* path, std::uint64_t set, std::uint64_t clr) {
+    MountAttr attr{};
+    attr.attr_set = set;
+    attr.attr_clr = clr;
+    if (syscall(__NR_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) != 0)
+        return errno_error("mount_setattr", path);
+    return {};
+}
+
+// Everything read-only (EROFS for any write, chmod, utimes or xattr change), then the writable paths
+// made writable again: each is first bind-mounted onto itself so that it is a mount of its own.
+Status read_only_tree(const std::vector<std::string>& writable) {
+    // NB: the working directory still points into the mounts as they were; it is entered again at the
+    // end, or a cwd inside an allowed path would stay on the now read-only mount below its bind.
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) return errno_error("getcwd", "");
+    std::vector<const std::string*> made;
+    for (const auto& p : writable) {
+        struct stat st;
+        if (stat(p.c_str(), &st) != 0) continue;  // a missing allowed path stays missing (as in Landlock)
+        if (mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno_error("mount --rbind", p);
+        made.push_back(&p);
+    }
+    HIVE_TRY(set_mount_attr("/", kMountAttrRdonly, 0));
+    for (const auto* p : made) HIVE_TRY(set_mount_attr(p->c_str(), 0, kMountAttrRdonly));
+    if (chdir(cwd) != 0) return errno_error("chdir", cwd);
+    return {};
+}
+
 }  // namespace
 
 Status drop_capabilities() {
@@ -109,6 +146,7 @@ Status finish(const Plan& plan, bool& proc_mounted) {
             if (mount(nullptr, dst.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
                 return errno_error("mount -o remount,ro", dst);
         }
+        HIVE_TRY(read_only_tree(plan.writable));
     } else if (!plan.binds.empty()) {
         return Error{"the network allow-list needs a mount namespace for its hosts file", ENOSYS};
     }

@@ -36,6 +36,10 @@ struct Plan {
     // Files bind-mounted read-only over system files in the sandbox's mount namespace (source, target):
     // the generated /etc/hosts and /etc/resolv.conf of a run with allowed domains.
     std::vector<std::pair<std::string, std::string>> binds;
+    // With a mount namespace the whole tree is read-only but these (the policy's allowed_paths, /dev/null):
+    // Landlock does not cover chmod, utimes or xattrs, and the sandbox's uid is the caller's own outside,
+    // so without this a script could change the metadata of any file the caller owns.
+    std::vector<std::string> writable;
 };
 
 // In the child, right after clone(): maps, mounts, hostname, then drop all capabilities.
