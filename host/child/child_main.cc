@@ -61,7 +61,7 @@ void init_main(const Args& a) {
     // Only what the sandbox needs survives: stdio, the report pipe, the ring's wake-up fd, and the fds
     // the prepared layers hold (the Landlock ruleset, the cgroup's cgroup.procs).
     std::vector<int> keep = a.keep_fds;
-    keep.insert(keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_procs_fd});
+    keep.insert(keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_procs_fd, a.plan.script_scope_fd});
     if (a.plan.landlock) keep.push_back(a.plan.landlock->ruleset.get());
     close_all_except(keep);
 
@@ -92,6 +92,10 @@ void init_main(const Args& a) {
         struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;
         for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &dfl, nullptr);
+        // The script's own Landlock domain, nested in the sandbox's: it cannot signal its init either.
+        Status scoped = landlock::apply_fd(a.plan.script_scope_fd);
+        if (!scoped.ok()) report_failure(a.report_fd, "landlock", scoped.error());
+        if (a.plan.script_scope_fd >= 0) close(a.plan.script_scope_fd);
         std::vector<int> script_keep = a.keep_fds;
         script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd});
         close_all_except(script_keep);
@@ -107,6 +111,7 @@ void init_main(const Args& a) {
     close(1);
     close(2);
     for (int fd : a.keep_fds) close(fd);
+    if (a.plan.script_scope_fd >= 0) close(a.plan.script_scope_fd);
 
     Report r;
     r.kind = Report::script_ended;

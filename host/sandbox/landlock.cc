@@ -207,6 +207,22 @@ Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Supp
     return out;
 }
 
+Result<UniqueFd> prepare_script_scope(const Support& support) {
+    if (support.abi < 6) return UniqueFd();
+    RulesetAttr attr{};
+    attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
+    long rfd = ::syscall(__NR_landlock_create_ruleset, &attr, attr_size(6), 0);
+    if (rfd < 0) return errno_error("landlock_create_ruleset", "script scope");
+    return UniqueFd(static_cast<int>(rfd));
+}
+
+Status apply_fd(int ruleset_fd) {
+    if (ruleset_fd < 0) return {};
+    if (::syscall(__NR_landlock_restrict_self, ruleset_fd, 0) != 0)
+        return errno_error("landlock_restrict_self", "script scope");
+    return {};
+}
+
 Status apply(const Prepared& prepared) {
     if (!prepared.ruleset.valid()) return {};  // Landlock unavailable: the driver decides whether that is fatal
     if (::syscall(__NR_landlock_restrict_self, prepared.ruleset.get(), 0) != 0) {

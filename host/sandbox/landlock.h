@@ -45,4 +45,11 @@ Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Supp
 // In the child, after no_new_privs: landlock_restrict_self. Async-signal-safe: no allocation.
 Status apply(const Prepared& prepared);
 
+// A nested domain for the script's process alone (ABI >= 6; an invalid fd below): it scopes signals and
+// abstract unix sockets to the script itself, so the sandbox's init (pid 1, left in the outer domain)
+// cannot be signalled either — os.kill(os.getppid(), 9) fails with EPERM instead of being dropped.
+Result<UniqueFd> prepare_script_scope(const Support& support);
+// In the script's process, right after fork: landlock_restrict_self on that ruleset.
+Status apply_fd(int ruleset_fd);
+
 }  // namespace hive::landlock

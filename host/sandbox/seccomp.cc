@@ -7,6 +7,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -49,10 +50,13 @@ constexpr const char* kKilled[] = {
     "unshare", "setns", "personality", "acct", "swapon", "swapoff", "reboot",
     "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
     "open_by_handle_at", "iopl", "ioperm",
+    "pidfd_getfd",  // taking another process's fds (the sandbox init's report pipe, say)
 };
 
 constexpr const char* kChmod[] = {"chmod", "fchmod", "fchmodat", "fchmodat2"};
 constexpr const char* kChown[] = {"chown", "fchown", "lchown", "fchownat"};
+constexpr const char* kXattrSet[] = {"setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr",
+                                     "fremovexattr"};
 constexpr const char* kDelete[] = {"unlink", "unlinkat", "rmdir", "rename", "renameat", "renameat2"};
 
 // CLONE_NEWTIME (0x80) is absent on purpose: in clone()'s flags those bits are the exit signal; only
@@ -176,6 +180,16 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
         for (const char* name : kChown) b.add(SCMP_ACT_ERRNO(EPERM), name);
         out.summary.push_back("EPERM: " + join(kChown, std::size(kChown)));
     }
+    if (blocked.chmod || blocked.chown) {
+        // An ACL (system.posix_acl_access) is a chmod by other means; owner-like xattrs likewise.
+        for (const char* name : kXattrSet) b.add(SCMP_ACT_ERRNO(EPERM), name);
+        out.summary.push_back("EPERM: " + join(kXattrSet, std::size(kXattrSet)));
+    }
+    // Pushing keystrokes into the caller's terminal (TIOCSTI) or its console (TIOCLINUX) would run commands
+    // in the user's shell after the run: the sandbox shares the caller's controlling terminal.
+    b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCSTI)});
+    b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCLINUX)});
+    out.summary.push_back("EPERM: ioctl TIOCSTI, TIOCLINUX");
     if (blocked.del) {
         for (const char* name : kDelete) b.add(SCMP_ACT_ERRNO(EPERM), name);
         out.summary.push_back("EPERM: " + join(kDelete, std::size(kDelete)));

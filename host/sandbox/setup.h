@@ -16,6 +16,7 @@ struct ChildPlan {
     const landlock::Prepared* landlock = nullptr;  // ruleset invalid = Landlock unavailable (best_effort)
     const seccomp::Prepared* seccomp = nullptr;
     const seccomp::Prepared* connect_notify = nullptr;  // allowed_domains: connect() goes to the parent
+    int script_scope_fd = -1;  // Landlock ruleset the script's process adds on its own (landlock.h), or -1
     int cgroup_procs_fd = -1;  // the run's pids cgroup (cgroup.procs opened by the parent), or -1
 };
 
