@@ -163,15 +163,24 @@ bool text_of(PyObject* o, std::string& out) {
 
 // ---- paths ----
 
+// The working directory, read again only after a chdir event (an os.chdir that then fails costs one
+// extra getcwd, nothing else).
+std::string g_cwd;
+bool g_cwd_stale = true;
+
 // Absolute, lexically normalised (no syscall resolves links: the kernel's Landlock rules do that).
 std::string absolute(const std::string& p) {
     std::string in;
     if (!p.empty() && p[0] == '/') {
         in = p;
     } else {
-        char cwd[4096];
-        if (!getcwd(cwd, sizeof cwd)) return p;
-        in = std::string(cwd) + "/" + p;
+        if (g_cwd_stale) {
+            char cwd[4096];
+            if (!getcwd(cwd, sizeof cwd)) return p;
+            g_cwd = cwd;
+            g_cwd_stale = false;
+        }
+        in = g_cwd + "/" + p;
     }
     std::vector<std::string_view> parts;
     std::string_view s(in);
@@ -407,6 +416,7 @@ int hook(const char* event, PyObject* args, void*) {
     }
     Class cl = classify(ev);
     if (!cl.log) return 0;
+    if (ev == "os.chdir" || ev == "os.fchdir") g_cwd_stale = true;
     t_in_hook = true;
     // Decide first, then record the decision: the record is in shared memory before we return, so
     // before the operation proceeds (or the exception is raised).

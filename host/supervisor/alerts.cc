@@ -17,7 +17,8 @@ namespace hive {
 Alerter::Alerter(std::string run_id, std::string script, std::string alert_command, SecuritySink sink)
     : run_id_(std::move(run_id)), script_(std::move(script)), command_(std::move(alert_command)), sink_(std::move(sink)) {}
 
-bool Alerter::raise(const std::string& name, const std::string& message, double value, double threshold) {
+bool Alerter::raise(const std::string& name, const std::string& message, double value, double threshold,
+                    bool to_stderr) {
     if (!raised_.insert(name).second) return false;
     raised_list_.push_back(name + ": " + message);
     timespec ts;
@@ -31,7 +32,7 @@ bool Alerter::raise(const std::string& name, const std::string& message, double 
         .add("run_id", run_id_).add("script", script_).add("timestamp", when);
     std::string body = o.str();
     sink_("medium", "alert", "alert " + name + ": " + message, body);
-    std::fprintf(stderr, "hive-py: alert: %s: %s (run %s)\n", name.c_str(), message.c_str(), run_id_.c_str());
+    if (to_stderr) stderr_lines_.push_back(name + ": " + message);
     if (command_.empty()) return true;
 
     int in[2];

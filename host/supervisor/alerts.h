@@ -18,9 +18,14 @@ public:
     using SecuritySink = std::function<void(const std::string&, const std::string&, const std::string&, const std::string&)>;
     Alerter(std::string run_id, std::string script, std::string alert_command, SecuritySink sink);
 
-    // Returns false when this alert (by name) was already raised in this run.
-    bool raise(const std::string& name, const std::string& message, double value, double threshold);
+    // Returns false when this alert (by name) was already raised in this run. `to_stderr`: also one line on
+    // stderr at the end of the run (a failed run's alert adds none: its own stderr, or hive-py's reason
+    // line, says why). The security event and the alert command happen at once.
+    bool raise(const std::string& name, const std::string& message, double value, double threshold,
+               bool to_stderr = true);
     const std::vector<std::string>& raised() const { return raised_list_; }
+    // The alerts that want a stderr line, as "name: message".
+    const std::vector<std::string>& for_stderr() const { return stderr_lines_; }
 
     // Waits (bounded) for the alert commands; one still running after `seconds` is killed.
     void finish(double seconds);
@@ -29,7 +34,7 @@ private:
     std::string run_id_, script_, command_;
     SecuritySink sink_;
     std::set<std::string> raised_;
-    std::vector<std::string> raised_list_;
+    std::vector<std::string> raised_list_, stderr_lines_;
     std::vector<pid_t> commands_;
 };
 

@@ -329,15 +329,15 @@ int run_script(const Options& opts) {
         double mem_pct = 100.0 * mem_mb / policy.execution.memory_mb;
         char m[160];
         if (cpu_pct >= th.cpu_usage) {
-            std::snprintf(m, sizeof m, "CPU time %.2f s is %.0f%% of cpu_seconds (threshold %.0f%%)", cpu_s, cpu_pct, th.cpu_usage);
+            std::snprintf(m, sizeof m, "CPU time %.2f s is %.0f%% of cpu_seconds (threshold %g%%)", cpu_s, cpu_pct, th.cpu_usage);
             alerter.raise("cpu_usage", m, cpu_pct, th.cpu_usage);
         }
         if (mem_pct >= th.memory_usage) {
-            std::snprintf(m, sizeof m, "memory %.1f MB is %.0f%% of memory_mb (threshold %.0f%%)", mem_mb, mem_pct, th.memory_usage);
+            std::snprintf(m, sizeof m, "memory %.1f MB is %.0f%% of memory_mb (threshold %g%%)", mem_mb, mem_pct, th.memory_usage);
             alerter.raise("memory_usage", m, mem_pct, th.memory_usage);
         }
         if (elapsed_s >= th.execution_time) {
-            std::snprintf(m, sizeof m, "execution time %.1f s reached the threshold of %.0f s", elapsed_s, th.execution_time);
+            std::snprintf(m, sizeof m, "execution time %.1f s reached the threshold of %g s", elapsed_s, th.execution_time);
             alerter.raise("execution_time", m, elapsed_s, th.execution_time);
         }
     };
@@ -402,7 +402,15 @@ int run_script(const Options& opts) {
         if (!p) return say_error("landlock: " + p.error().message, 125);
         ll = std::move(*p);
     }
-    auto sc = seccomp::prepare(policy, {ring->wake_fd(), pp.report_w.get()});
+    UniqueFd script_scope;
+    if (ll_support.abi > 0) {
+        auto sscope = landlock::prepare_script_scope(ll_support);
+        if (!sscope) return say_error("landlock: " + sscope.error().message, 125);
+        script_scope = std::move(*sscope);
+    }
+    // Only the ring's wake-up fd stays in the script's process; the report pipe is closed there before
+    // the script's first line (only the sandbox's init, which runs no script code, keeps it).
+    auto sc = seccomp::prepare(policy, {ring->wake_fd()});
     if (!sc) return say_error("seccomp: " + sc.error().message, 125);
 
     std::optional<RunCgroup> cgroup;
@@ -455,6 +463,7 @@ int run_script(const Options& opts) {
     ca.plan.seccomp = &*sc;
     ca.plan.cgroup_procs_fd = cgroup ? cgroup->procs_fd() : -1;
     ca.plan.connect_notify = connect_notify ? &*connect_notify : nullptr;
+    ca.plan.script_scope_fd = script_scope.get();
     ca.spec = spec;
     ca.hook_cfg = &hc;
     ca.report_fd = pp.report_w.get();
@@ -468,6 +477,8 @@ int run_script(const Options& opts) {
         ca.plan.ns = ns;
         ca.plan.ns.set = set;
         ca.plan.ns.binds = binds;
+        ca.plan.ns.writable = policy.filesystem.allowed_paths;
+        ca.plan.ns.writable.push_back("/dev/null");
         std::fflush(nullptr);
         pid_t pid = pid_t(syscall(SYS_clone, set.clone_flags() | SIGCHLD, nullptr, nullptr, nullptr, 0));
         if (pid == 0) {
@@ -549,8 +560,13 @@ int run_script(const Options& opts) {
         if (n <= 0) return false;
         (is_out ? out_hash : err_hash).update(std::string_view(buf, std::size_t(n)));
         (is_out ? out_bytes : err_bytes) += std::uint64_t(n);
-        if (opts.json) (is_out ? out_text : err_text).append(buf, std::size_t(n));
-        else write_all(is_out ? 1 : 2, buf, std::size_t(n));
+        if (opts.json) {
+            (is_out ? out_text : err_text).append(buf, std::size_t(n));
+        } else if (!write_all(is_out ? 1 : 2, buf, std::size_t(n)) && errno == EPIPE) {
+            // Our reader went away (`hive-py s.py | head -1`): close the script's pipe too, so that its
+            // next write fails with EPIPE as it would under python3 (BrokenPipeError).
+            return false;
+        }
         return true;
     };
     auto kill_tree = [&] {
@@ -588,8 +604,8 @@ int run_script(const Options& opts) {
         int r = poll(fds, nfds_t(n), timeout_ms);
         if (r < 0 && errno != EINTR) break;
         if (r > 0) {
-            if (i_out >= 0 && fds[i_out].revents) out_open = relay(pp.out_r.get(), true);
-            if (i_err >= 0 && fds[i_err].revents) err_open = relay(pp.err_r.get(), false);
+            if (i_out >= 0 && fds[i_out].revents && !(out_open = relay(pp.out_r.get(), true))) pp.out_r.reset();
+            if (i_err >= 0 && fds[i_err].revents && !(err_open = relay(pp.err_r.get(), false))) pp.err_r.reset();
             if (i_rep >= 0 && fds[i_rep].revents) {
                 child::Report rr;
                 ssize_t got = read(pp.report_r.get(), &rr, sizeof rr);
@@ -752,7 +768,7 @@ int run_script(const Options& opts) {
     check_thresholds(usage.user_cpu_seconds + usage.system_cpu_seconds, usage.peak_memory_mb, elapsed);
     if (exit_code != 0)
         alerter.raise("run_failed", "the run failed: exit " + std::to_string(exit_code) + (ended.empty() ? "" : " (" + ended + ")"),
-                      exit_code, 0);
+                      exit_code, 0, /*to_stderr=*/false);
     alerter.finish(5.0);
     const std::vector<std::string>& alerts = alerter.raised();
     json::Object rec;
@@ -778,6 +794,8 @@ int run_script(const Options& opts) {
         if (!st.ok()) rs.log_errors.push_back(st.error().message);
     }
     for (auto& e : rs.log_errors) std::fprintf(stderr, "hive-py: error: audit log: %s\n", e.c_str());
+    // A run whose record could not be kept did not succeed, whatever the script did.
+    if (!rs.log_errors.empty() && exit_code == 0) exit_code = return_code = 125;
 
     if (opts.json) {
         json::Object o;
@@ -789,8 +807,17 @@ int run_script(const Options& opts) {
         std::string s = o.str() + "\n";
         write_all(1, s.data(), s.size());
     }
-    if (!hive_message.empty()) std::fprintf(stderr, "hive-py: %s (run %s, audit log %s)\n", hive_message.c_str(), rs.run_id.c_str(), log_dir.c_str());
-    if (!rs.log_errors.empty() && exit_code == 0) exit_code = 125;
+    // stderr carries hive-py's own words only here, after the script's: one line for a run hive-py ended
+    // (naming any alerts with it), or one line per alert of a run the script ended itself.
+    if (!hive_message.empty()) {
+        std::string also;
+        for (auto& a : alerter.for_stderr()) also += (also.empty() ? "; alerts: " : ", ") + a.substr(0, a.find(':'));
+        std::fprintf(stderr, "hive-py: %s (run %s, audit log %s%s)\n", hive_message.c_str(), rs.run_id.c_str(),
+                     log_dir.c_str(), also.c_str());
+    } else {
+        for (auto& a : alerter.for_stderr())
+            std::fprintf(stderr, "hive-py: alert: %s (run %s)\n", a.c_str(), rs.run_id.c_str());
+    }
     return exit_code;
 }
 
