@@ -1,0 +1,97 @@
+// enforcement: strict | best_effort, and set-up failures, on a machine that lacks a kernel feature.
+// `nofeature` (tests/support) makes user namespaces or Landlock look missing the way a restrictive
+// container or an older kernel would: their syscalls fail for hive-py and everything it starts.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "run.h"
+
+using namespace hivetest;
+
+namespace {
+
+struct LogDir {
+    std::string path;
+    LogDir() {
+        char t[] = "/var/tmp/hive-enf-logs-XXXXXX";
+        path = mkdtemp(t);
+    }
+    ~LogDir() { std::system(("rm -rf " + path).c_str()); }
+};
+
+Outcome hive_without(const std::string& feature, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{HIVE_NOFEATURE_BIN, feature, "--", hive_bin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+}
+
+}  // namespace
+
+TEST_CASE("enforcement: strict refuses to run without user namespaces", "[enforcement]") {
+    TempDir d;
+    LogDir logs;
+    auto marker = d.path + "/ran";
+    auto r = hive_without("--no-userns", {"--log-dir", logs.path, "-c", "open('" + marker + "', 'w')"});
+    CHECK(r.exit_code == 125);
+    CHECK(r.err.find("missing user namespace") != std::string::npos);
+    CHECK(r.err.find("strict") != std::string::npos);
+    CHECK(lines(r.err).size() == 1);
+    CHECK(!exists(marker));
+}
+
+TEST_CASE("enforcement: best_effort runs without user namespaces and says so", "[enforcement]") {
+    TempDir d;
+    LogDir logs;
+    auto pol = d.file("p.yml", "security:\n  enforcement: best_effort\n");
+    auto r = hive_without("--no-userns", {"--policy", pol, "--log-dir", logs.path, "-c",
+                                          "try:\n    open('/etc/shadow')\nexcept PermissionError as e: print('denied')"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "denied\n");
+    CHECK(r.err.find("hive-py: warning: running without user namespace") != std::string::npos);
+    auto rec = read_file(logs.path + "/execution_audit.log");
+    CHECK(rec.find("namespace:user") == std::string::npos);
+    CHECK(rec.find("\"landlock:abi") != std::string::npos);
+    CHECK(rec.find("\"seccomp\"") != std::string::npos);
+    CHECK(grep(read_file(logs.path + "/security_events.log"), "\"kind\":\"missing_layer\"").size() == 1);
+}
+
+TEST_CASE("enforcement: strict refuses to run without Landlock; best_effort runs and records it", "[enforcement]") {
+    TempDir d;
+    LogDir logs;
+    auto marker = d.path + "/ran";
+    auto r = hive_without("--no-landlock", {"--log-dir", logs.path, "-c", "open('" + marker + "', 'w')"});
+    CHECK(r.exit_code == 125);
+    CHECK(r.err.find("missing landlock") != std::string::npos);
+    CHECK(!exists(marker));
+
+    auto pol = d.file("p.yml", "security:\n  enforcement: best_effort\n");
+    auto b = hive_without("--no-landlock", {"--policy", pol, "--log-dir", logs.path, "-c", "print('ran')"});
+    CHECK(b.exit_code == 0);
+    CHECK(b.out == "ran\n");
+    CHECK(b.err.find("hive-py: warning: running without landlock") != std::string::npos);
+    CHECK(read_file(logs.path + "/execution_audit.log").find("\"landlock:abi") == std::string::npos);
+}
+
+TEST_CASE("enforcement: a layer that fails in the child is one clear line and nothing runs", "[enforcement]") {
+    TempDir d;
+    LogDir logs;
+    auto marker = d.path + "/ran";
+    auto r = hive_without("--fail-landlock-restrict", {"--log-dir", logs.path, "-c", "open('" + marker + "', 'w')"});
+    CHECK(r.exit_code == 125);
+    CHECK(r.err.find("sandbox set-up failed at step 'landlock': landlock_restrict_self(ruleset): E2BIG") != std::string::npos);
+    CHECK(lines(r.err).size() == 1);
+    CHECK(!exists(marker));
+    auto rec = read_file(logs.path + "/execution_audit.log");
+    CHECK(rec.find("\"ended\":\"setup_failed\"") != std::string::npos);
+}
+
+TEST_CASE("enforcement: --doctor reports every layer of this machine", "[enforcement]") {
+    auto r = hive({"--doctor"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    for (const char* layer : {"user", "mount", "pid", "net", "ipc", "uts", "landlock", "seccomp", "cgroup"})
+        CHECK(r.out.find(layer) != std::string::npos);
+    auto n = hive_without("--no-landlock", {"--doctor"});
+    CHECK(n.out.find("would refuse") != std::string::npos);
+}
