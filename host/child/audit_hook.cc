@@ -364,6 +364,20 @@ int decide(std::string_view ev, PyObject* args) {
         ev == "os.spawn" || ev == "os.forkpty" || ev == "pty.spawn") {
         if (!c.allow_subprocess)
             return refuse_permission(EPERM, "hive-py: starting programs is off (security.execution.allow_subprocess is false)", "");
+        // The program: subprocess.Popen(executable, args, ...) names it first, or as args[0];
+        // os.exec/os.posix_spawn/os.spawn name it first; os.system and pty.spawn go through a shell or argv.
+        std::string prog;
+        PyObject* first = arg(0);
+        if (!text_of(first, prog)) {
+            PyObject* argv = ev == "pty.spawn" ? first : arg(1);
+            if ((PyList_CheckExact(argv) || PyTuple_CheckExact(argv)) && PySequence_Fast_GET_SIZE(argv) > 0)
+                text_of(PySequence_Fast_GET_ITEM(argv, 0), prog);
+            else
+                text_of(argv, prog);
+        }
+        if (ev == "os.system") prog = "/bin/sh";
+        if (!prog.empty() && prog.find('/') != std::string::npos && !under(absolute(prog), c.exec_paths))
+            return refuse_permission(EACCES, "hive-py: this program is not in security.filesystem.exec_paths", absolute(prog));
         return 0;
     }
     if (ev == "import") {

@@ -29,6 +29,7 @@ struct Config {
     std::unordered_set<std::string> allowed_hosts;  // the allowed domains and the addresses they resolved to
     std::vector<int> blocked_ports;
     bool allow_subprocess = false;
+    std::vector<std::string> exec_paths;  // programs the script may start (when allow_subprocess)
     std::unordered_set<std::string> import_allow;  // top-level names allowed besides the stdlib's
     std::unordered_set<std::string> import_deny;   // top-level names always refused
     std::vector<std::string> denied_files;         // stdlib files/dirs of denied modules (prefixes)

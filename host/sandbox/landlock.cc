@@ -191,6 +191,11 @@ Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Supp
     for (const auto& p : paths.read_write) HIVE_TRY(add_path(ruleset, p, rw, handled, out.notes));
 
     if (policy.execution.allow_subprocess) {
+        // A dynamically linked program is started by the kernel through its ELF interpreter, which needs
+        // the execute right too (the libraries it then maps only need read, which they have).
+        if (!fs.exec_paths.empty())
+            HIVE_TRY(add_path(ruleset, "/lib64/ld-linux-x86-64.so.2",
+                              LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE, handled, out.notes));
         for (const auto& p : fs.exec_paths)
             HIVE_TRY(add_path(ruleset, p,
                               LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE, handled,

@@ -446,6 +446,7 @@ int run_script(const Options& opts) {
         hc.read_paths.push_back("/etc/resolv.conf");
     }
     hc.allow_subprocess = policy.execution.allow_subprocess;
+    hc.exec_paths = policy.filesystem.exec_paths;
     for (auto& m : policy.imports.allow) hc.import_allow.insert(m.substr(0, m.find('.')));
     // ctypes and cffi give native code the whole address space: refused unless a policy allows them.
     for (const char* m : {"ctypes", "_ctypes", "cffi", "_cffi_backend"})
