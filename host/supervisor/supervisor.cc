@@ -369,6 +369,7 @@ int run_script(const Options& opts) {
     TempDir net_dir;
     std::vector<std::pair<std::string, std::string>> binds;
     std::string network_json = "null";
+    std::vector<std::string> resolved_addresses;  // the hook knows them too, for clear refusals
     if (network) {
         Resolved res = resolve_domains(policy);
         for (auto& d : res.unresolved) {
@@ -393,6 +394,7 @@ int run_script(const Options& opts) {
         auto cn = seccomp::prepare_connect_notify();
         if (!cn) return say_error("seccomp: " + cn.error().message, 125);
         connect_notify.emplace(std::move(*cn));
+        for (auto& [addr, dom] : res.domain_of) resolved_addresses.push_back(addr);
         netguard.emplace(policy, std::move(res));
     }
 
@@ -441,7 +443,7 @@ int run_script(const Options& opts) {
     hc.blocked_ports = policy.network.blocked_ports;
     for (auto& d : policy.network.allowed_domains) hc.allowed_hosts.insert(d);
     if (network) {
-        for (auto& [addr, dom] : resolve_domains(policy).domain_of) hc.allowed_hosts.insert(addr);
+        hc.allowed_hosts.insert(resolved_addresses.begin(), resolved_addresses.end());
         hc.read_paths.push_back("/etc/hosts");
         hc.read_paths.push_back("/etc/resolv.conf");
     }
