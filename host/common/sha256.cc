@@ -1,6 +1,7 @@
 #include "common/sha256.h"
 
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
 #include <cstdio>
@@ -19,6 +20,9 @@ std::string to_hex(const unsigned char* d, unsigned n) {
     return s;
 }
 }  // namespace
+
+// NB: OpenSSL's first use reads openssl.cnf (a few ms at every start); hashing needs none of it.
+const bool g_openssl_ready = OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr) == 1;
 
 struct Sha256::Impl {
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();

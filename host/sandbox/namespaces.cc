@@ -106,9 +106,12 @@ Status read_only_tree(const std::vector<std::string>& writable) {
 }  // namespace
 
 Status drop_capabilities() {
+    // Up to the kernel's last capability: the first EINVAL means there is no such capability number.
     for (int cap = 0; cap <= 63; ++cap) {
-        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
+            if (errno == EINVAL) break;
             return errno_error("prctl", "PR_CAPBSET_DROP");
+        }
     }
     if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
         return errno_error("prctl", "PR_CAP_AMBIENT_CLEAR_ALL");
