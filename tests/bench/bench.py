@@ -232,6 +232,72 @@ def cmd_files(a):
         shutil.rmtree(root, ignore_errors=True)
 
 
+CONNECTOR = """\
+import socket, statistics, sys, time
+host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+xs = []
+for i in range(n):
+    t0 = time.perf_counter()
+    s = socket.create_connection((host, port), timeout=5)
+    xs.append(time.perf_counter() - t0)
+    s.close()
+print(statistics.median(xs) * 1e6, min(xs) * 1e6)
+"""
+
+
+def cmd_connect(a):
+    """Connect latency with the network allow-list: every connect() of the sandbox is decided and made by
+    the parent (seccomp user notification); python3.11 -I connects by itself."""
+    import socket
+    import threading
+    hive_py = find_hive_py(a.hive_py)
+    os.makedirs(a.log_dir, exist_ok=True)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(512)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        srv.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                c, _ = srv.accept()
+                c.close()
+            except OSError:
+                pass
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+    root = tempfile.mkdtemp(prefix="hive-bench-connect-", dir="/var/tmp")
+    try:
+        script = os.path.join(root, "connect.py")
+        with open(script, "w") as f:
+            f.write(CONNECTOR)
+        policy = os.path.join(root, "policy.yml")
+        with open(policy, "w") as f:
+            f.write("security:\n  network:\n    allowed_domains: [localhost]\n")
+        args = ["localhost", str(port), str(a.connects)]
+        cmds = {"python3.11 -I connect.py": [a.python, "-I", script] + args,
+                "hive-py connect.py": [hive_py, "--policy", policy, "--log-dir", a.log_dir, script] + args}
+        machine_facts(hive_py)
+        print(f"server:   127.0.0.1:{port} (accept and close), {a.connects} connects per run, 'localhost' allowed")
+        for label, argv in cmds.items():
+            print(f"  {label}: {shlex.join(argv)}")
+
+        def after(label, out):
+            with open(out) as f:
+                return float(f.read().split()[0])
+        _, _, lat = interleave(cmds, a.n, a.warmup, root, after)
+        print("median connect() latency inside the script (microseconds, median over runs):")
+        report(lat, *cmds, unit=1, unit_name="us")
+    finally:
+        stop.set()
+        th.join()
+        srv.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--hive-py", help="hive-py binary (default: hive-py on PATH)")
@@ -250,8 +316,12 @@ def main():
     f.add_argument("--warmup", type=int, default=1)
     f.add_argument("--files", type=int, default=5000)
     f.add_argument("--tmp", default="/tmp", help="parent of the data dir (inside an allowed path)")
+    c = sub.add_parser("connect")
+    c.add_argument("-n", type=int, default=10)
+    c.add_argument("--warmup", type=int, default=1)
+    c.add_argument("--connects", type=int, default=200)
     a = p.parse_args()
-    {"startup": cmd_startup, "files": cmd_files}[a.what](a)
+    {"startup": cmd_startup, "files": cmd_files, "connect": cmd_connect}[a.what](a)
 
 
 if __name__ == "__main__":

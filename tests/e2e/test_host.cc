@@ -146,14 +146,14 @@ TEST_CASE("stdin is passed through to the script", "[host][parity]") {
     expect_parity({"noread.py"}, in_dir(t.path, "unread\n"));
 }
 
-TEST_CASE("-c CODE with arguments", "[host][parity]") {
+TEST_CASE("option -c CODE with arguments", "[host][parity]") {
     TempDir t;
     expect_parity({"-c", "import sys; print(sys.argv); print(__name__)", "a", "-V", "--policy", "p"},
                   in_dir(t.path));
     expect_parity({"-c", "import sys; sys.exit(sys.stdin.read().strip())"}, in_dir(t.path, "bye"));
 }
 
-TEST_CASE("-m json.tool reads stdin", "[host][parity]") {
+TEST_CASE("option -m json.tool reads stdin", "[host][parity]") {
     TempDir t;
     std::string doc = "{\"b\": [1, 2, {\"c\": \"é\"}], \"a\": null}";
     expect_parity({"-m", "json.tool"}, in_dir(t.path, doc));
@@ -161,7 +161,7 @@ TEST_CASE("-m json.tool reads stdin", "[host][parity]") {
     expect_parity({"-m", "json.tool"}, in_dir(t.path, "{not json"));  // exit 1 with json.tool's message
 }
 
-TEST_CASE("- reads the program from stdin", "[host][parity]") {
+TEST_CASE("option - reads the program from stdin", "[host][parity]") {
     TempDir t;
     expect_parity({"-", "a", "--json"}, in_dir(t.path, "import sys\nprint(sys.argv, __name__)\nsys.exit(4)\n"));
     expect_parity({"-"}, in_dir(t.path, "def f():\n    raise RuntimeError('from stdin')\nf()\n"));
@@ -340,7 +340,7 @@ TEST_CASE("os.environ holds only the policy's env_passthrough variables", "[host
 // --json
 // ---------------------------------------------------------------------------------------------------
 
-TEST_CASE("--json prints one JSON result object", "[host][json]") {
+TEST_CASE("option --json prints one JSON result object", "[host][json]") {
     TempDir t;
     t.file("j.py", "import sys\nprint('hi \"é\"')\nprint('oops', file=sys.stderr)\nsys.exit(3)\n");
     Outcome h = hv({"--json", "j.py"}, in_dir(t.path));
@@ -365,7 +365,7 @@ TEST_CASE("--json prints one JSON result object", "[host][json]") {
     CHECK(contains(ok.out, "\"return_code\":0"));
 }
 
-TEST_CASE("--json reports a timed-out run with error timeout", "[host][json][limits]") {
+TEST_CASE("option --json reports a timed-out run with error timeout", "[host][json][limits]") {
     TempDir t;
     std::string pol = t.file("p.yml", policy_with("    timeout_seconds: 1\n"));
     Outcome h = hv({"--policy", pol, "--json", "-c", "import time; print('started', flush=True); time.sleep(30)"},
@@ -383,7 +383,7 @@ TEST_CASE("--json reports a timed-out run with error timeout", "[host][json][lim
 // Policies
 // ---------------------------------------------------------------------------------------------------
 
-TEST_CASE("--check-policy prints the effective policy, or the fault with exit 2", "[host][policy]") {
+TEST_CASE("option --check-policy prints the effective policy, or the fault with exit 2", "[host][policy]") {
     TempDir t;
     std::string good = t.file("good.yml",
                               "security:\n"
@@ -425,7 +425,7 @@ TEST_CASE("--check-policy prints the effective policy, or the fault with exit 2"
     CHECK(contains(m.err, "missing.yml"));
 }
 
-TEST_CASE("--policy with a malformed policy: exit 2, one line, nothing runs", "[host][policy]") {
+TEST_CASE("option --policy with a malformed policy: exit 2, one line, nothing runs", "[host][policy]") {
     TempDir t;
     std::string marker = t.path + "/ran";
     t.file("mark.py", "open('" + marker + "', 'w').write('ran')\nprint('ran')\n");
@@ -538,7 +538,7 @@ TEST_CASE("scripts that cannot run and unknown options: exit 2 with one line", "
     CHECK(hivetest::python({"missing.py"}, in_dir(t.path)).exit_code == 2);
 }
 
-TEST_CASE("-V prints a version, -h the usage with exit codes", "[host][usage]") {
+TEST_CASE("option -V prints a version, -h the usage with exit codes", "[host][usage]") {
     Outcome v = hv({"-V"});
     CHECK(v.exit_code == 0);
     CHECK(v.out.rfind("hive-py ", 0) == 0);
