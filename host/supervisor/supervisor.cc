@@ -36,6 +36,7 @@
 #include "supervisor/cgroup.h"
 #include "supervisor/netguard.h"
 #include "supervisor/resources.h"
+#include "supervisor/run_log.h"
 
 extern char** environ;
 
@@ -50,22 +51,6 @@ constexpr std::size_t kRingBytes = 1 << 20;
 int say_error(const std::string& msg, int code) {
     std::fprintf(stderr, "hive-py: error: %s\n", msg.c_str());
     return code;
-}
-
-std::string iso_now(std::optional<std::uint64_t> ns = std::nullopt) {
-    timespec ts;
-    if (ns) {
-        ts.tv_sec = time_t(*ns / 1000000000ull);
-        ts.tv_nsec = long(*ns % 1000000000ull);
-    } else {
-        clock_gettime(CLOCK_REALTIME, &ts);
-    }
-    tm t;
-    gmtime_r(&ts.tv_sec, &t);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", t.tm_year + 1900, t.tm_mon + 1,
-                  t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, ts.tv_nsec / 1000);
-    return buf;
 }
 
 std::string new_run_id() {
@@ -111,93 +96,6 @@ const char* signal_name(int sig) {
     std::snprintf(buf, sizeof buf, "SIG%s", n ? n : "?");
     return buf;
 }
-
-// Everything the parent collects about one run.
-struct RunState {
-    std::string run_id;
-    const Policy* policy = nullptr;
-    std::optional<audit::AuditLog> log;
-    std::vector<std::string> event_lines, security_lines, resource_lines;
-    std::uint64_t seq = 0, events = 0, denials = 0, startup_events = 0;
-    std::map<std::uint32_t, std::uint64_t> pid_seq;
-    std::vector<std::string> log_errors;
-
-    // monitoring.log_level: what the logs keep. Run records are always kept; DEBUG/INFO keep every event
-    // and sample, WARNING keeps only events that were not simply allowed, and the security log keeps
-    // severities from low (DEBUG/INFO), medium (WARNING), high (ERROR) or critical (CRITICAL) up.
-    static int severity_rank(const std::string& s) {
-        return s == "low" ? 0 : s == "medium" ? 1 : s == "high" ? 2 : 3;
-    }
-    int min_severity() const {
-        switch (policy->monitoring.log_level) {
-            case LogLevel::debug:
-            case LogLevel::info: return 0;
-            case LogLevel::warning: return 1;
-            case LogLevel::error: return 2;
-            case LogLevel::critical: return 3;
-        }
-        return 0;
-    }
-    bool keep_all_events() const { return policy->monitoring.log_level <= LogLevel::info; }
-
-    void security(const std::string& severity, const std::string& kind, const std::string& message,
-                  const std::string& extra_key = "", const std::string& extra_json = "") {
-        if (severity_rank(severity) < min_severity()) return;
-        json::Object o;
-        o.add("run_id", run_id).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
-            .add("message", message);
-        if (!extra_key.empty()) o.add_raw(extra_key, extra_json);
-        security_lines.push_back(o.str());
-    }
-
-    void flush() {
-        if (!log) return;
-        auto put = [&](audit::Stream s, std::vector<std::string>& lines) {
-            if (lines.empty()) return;
-            Status st = log->append(s, lines);
-            if (!st.ok()) log_errors.push_back(st.error().message);
-            lines.clear();
-        };
-        put(audit::Stream::events, event_lines);
-        put(audit::Stream::security, security_lines);
-        put(audit::Stream::resource, resource_lines);
-    }
-
-    void take(channel::Drained&& d) {
-        for (auto& f : d.faults) security("high", "channel_fault", f);
-        for (auto& rec : d.records) {
-            channel::Event ev;
-            std::string why;
-            if (!channel::decode(rec, ev, why)) {
-                security("high", "channel_fault", "malformed event record: " + why);
-                continue;
-            }
-            auto& last = pid_seq[ev.pid];
-            if (ev.pid_seq != last + 1)
-                security("high", "channel_fault",
-                         "out-of-sequence record from pid " + std::to_string(ev.pid) + ": expected " +
-                             std::to_string(last + 1) + ", got " + std::to_string(ev.pid_seq));
-            last = ev.pid_seq;
-            if (ev.kind == channel::Kind::summary && ev.name == "hive.startup" && !ev.args.empty()) {
-                startup_events = std::strtoull(ev.args[0].c_str(), nullptr, 10);
-            }
-            ++events;
-            json::Object o;
-            o.add("run_id", run_id).add("seq", std::int64_t(++seq)).add("timestamp", iso_now(ev.time_ns))
-                .add("pid", std::int64_t(ev.pid)).add("event", ev.name).add("kind", channel::to_string(ev.kind))
-                .add("args", ev.args).add("decision", channel::to_string(ev.decision));
-            std::string line = o.str();
-            if (keep_all_events() || ev.decision != channel::Decision::allowed) event_lines.push_back(line);
-            if (ev.decision == channel::Decision::denied_by_hook) {
-                ++denials;
-                security("medium", "denied", ev.name + " denied by the audit hook", "event", line);
-            } else if (ev.kind == channel::Kind::tampering && ev.name != "sys._getframe" &&
-                       ev.name != "object.__setattr__") {
-                security("medium", "tampering", ev.name + " called by the script", "event", line);
-            }
-        }
-    }
-};
 
 // A private directory of the parent's, removed with everything in it when the run ends.
 struct TempDir {
@@ -312,12 +210,9 @@ int run_script(const Options& opts) {
     auto opened = audit::AuditLog::open(lo);
     if (!opened) return say_error("cannot open the audit log: " + opened.error().message, 2);
 
-    RunState rs;
-    rs.run_id = new_run_id();
-    rs.policy = &policy;
-    rs.log.emplace(std::move(*opened));
+    RunLog rs(new_run_id(), policy, std::move(*opened));
     const bool strict = policy.enforcement == Enforcement::strict;
-    Alerter alerter(rs.run_id, spec.mode == ScriptSpec::Mode::file ? spec.script_abs : spec.target,
+    Alerter alerter(rs.run_id(), spec.mode == ScriptSpec::Mode::file ? spec.script_abs : spec.target,
                     policy.monitoring.alert_command,
                     [&rs](const std::string& sev, const std::string& kind, const std::string& msg, const std::string& js) {
                         rs.security(sev, kind, msg, "alert", js);
@@ -417,7 +312,7 @@ int run_script(const Options& opts) {
 
     std::optional<RunCgroup> cgroup;
     {
-        auto cg = RunCgroup::create(rs.run_id, policy.execution.max_processes + 1);
+        auto cg = RunCgroup::create(rs.run_id(), policy.execution.max_processes + 1);
         if (cg) cgroup.emplace(std::move(*cg));
         else if (geteuid() == 0)
             missing.push_back("pids cgroup (" + cg.error().message +
@@ -633,15 +528,13 @@ int run_script(const Options& opts) {
                 netguard->handle(ds, int(std::clamp<long>(left, 1, 10000)));
                 for (auto& d : ds) {
                     json::Object o;
-                    o.add("run_id", rs.run_id).add("seq", std::int64_t(++rs.seq)).add("timestamp", iso_now())
+                    o.add("run_id", rs.run_id()).add("seq", std::int64_t(rs.next_seq())).add("timestamp", iso_now())
                         .add("pid", std::int64_t(d.pid)).add("event", "network.connect").add("kind", "socket")
                         .add("args", std::vector<std::string>{d.domain, d.address, std::to_string(d.port), d.reason})
                         .add("decision", d.verdict == "allowed" ? "allowed" : "denied_by_kernel");
                     std::string line = o.str();
-                    rs.event_lines.push_back(line);
-                    ++rs.events;
+                    rs.event(line, d.verdict == "allowed" ? channel::Decision::allowed : channel::Decision::denied_by_kernel);
                     if (d.verdict != "allowed") {
-                        ++rs.denials;
                         rs.security("high", "denied_by_kernel", "connect to " + d.address + ":" + std::to_string(d.port) +
                                     " refused: " + d.reason, "event", line);
                     }
@@ -668,13 +561,13 @@ int run_script(const Options& opts) {
             Sample s = sample_tree(cgroup ? cgroup->pids() : std::vector<pid_t>{child});
             peak_sample_rss = std::max(peak_sample_rss, s.rss_mb);
             json::Object o;
-            o.add("run_id", rs.run_id).add("timestamp", iso_now())
+            o.add("run_id", rs.run_id()).add("timestamp", iso_now())
                 .add("elapsed_seconds", std::chrono::duration<double>(Clock::now() - t_start).count())
                 .add("cpu_seconds", s.cpu_seconds).add("rss_mb", s.rss_mb).add("processes", s.processes);
-            if (rs.keep_all_events()) rs.resource_lines.push_back(o.str());
+            rs.sample(o.str());
             check_thresholds(s.cpu_seconds, s.rss_mb, std::chrono::duration<double>(Clock::now() - t_start).count());
         }
-        if (rs.event_lines.size() >= 256) rs.flush();
+        if (rs.pending() >= 256) rs.flush();
     }
     if (!exited) {
         kill_tree();
@@ -775,7 +668,7 @@ int run_script(const Options& opts) {
     alerter.finish(5.0);
     const std::vector<std::string>& alerts = alerter.raised();
     json::Object rec;
-    rec.add("run_id", rs.run_id).add("timestamp", iso_now())
+    rec.add("run_id", rs.run_id()).add("timestamp", iso_now())
         .add("script_path", spec.mode == ScriptSpec::Mode::file ? spec.script_abs : spec.target)
         .add("mode", spec.mode == ScriptSpec::Mode::file ? "file" : spec.mode == ScriptSpec::Mode::command ? "command"
                      : spec.mode == ScriptSpec::Mode::module ? "module" : "stdin")
@@ -786,26 +679,23 @@ int run_script(const Options& opts) {
         .add_raw("resource_usage", usage.json()).add("peak_sampled_rss_mb", peak_sample_rss)
         .add("policy_source", policy.source).add("policy_sha256", policy.sha256).add("layers", layers)
         .add("enforcement", to_string(policy.enforcement)).add("user", std::int64_t(geteuid()))
-        .add("cwd", cwd).add("events", std::int64_t(rs.events))
-        .add("startup_events", std::int64_t(rs.startup_events)).add("denials", std::int64_t(rs.denials))
+        .add("cwd", cwd).add("events", std::int64_t(rs.events()))
+        .add("startup_events", std::int64_t(rs.startup_events())).add("denials", std::int64_t(rs.denials()))
         .add("alerts", alerts).add_raw("network", network_json);
     if (netguard) rec.add("connections_allowed", netguard->allowed()).add("connections_denied", netguard->denied());
     if (!error.empty()) rec.add("error", error);
-    rs.flush();
-    if (rs.log) {
-        Status st = rs.log->append(audit::Stream::execution, rec.str());
-        if (!st.ok()) rs.log_errors.push_back(st.error().message);
-    }
-    for (auto& e : rs.log_errors) std::fprintf(stderr, "hive-py: error: audit log: %s\n", e.c_str());
+    rs.finish(rec.str());
+    const std::vector<std::string> log_errors = rs.errors();
+    for (auto& e : log_errors) std::fprintf(stderr, "hive-py: error: audit log: %s\n", e.c_str());
     // A run whose record could not be kept did not succeed, whatever the script did.
-    if (!rs.log_errors.empty() && exit_code == 0) exit_code = return_code = 125;
+    if (!log_errors.empty() && exit_code == 0) exit_code = return_code = 125;
 
     if (opts.json) {
         json::Object o;
         o.add("success", exit_code == 0).add("stdout", out_text).add("stderr", err_text)
             .add("return_code", return_code).add("execution_time", elapsed);
         if (!error.empty()) o.add("error", error);
-        o.add("run_id", rs.run_id).add("policy_source", policy.source).add("layers", layers)
+        o.add("run_id", rs.run_id()).add("policy_source", policy.source).add("layers", layers)
             .add("log_dir", log_dir).add_raw("resource_usage", usage.json());
         std::string s = o.str() + "\n";
         write_all(1, s.data(), s.size());
@@ -815,11 +705,11 @@ int run_script(const Options& opts) {
     if (!hive_message.empty()) {
         std::string also;
         for (auto& a : alerter.for_stderr()) also += (also.empty() ? "; alerts: " : ", ") + a.substr(0, a.find(':'));
-        std::fprintf(stderr, "hive-py: %s (run %s, audit log %s%s)\n", hive_message.c_str(), rs.run_id.c_str(),
+        std::fprintf(stderr, "hive-py: %s (run %s, audit log %s%s)\n", hive_message.c_str(), rs.run_id().c_str(),
                      log_dir.c_str(), also.c_str());
     } else {
         for (auto& a : alerter.for_stderr())
-            std::fprintf(stderr, "hive-py: alert: %s (run %s)\n", a.c_str(), rs.run_id.c_str());
+            std::fprintf(stderr, "hive-py: alert: %s (run %s)\n", a.c_str(), rs.run_id().c_str());
     }
     return exit_code;
 }

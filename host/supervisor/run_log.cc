@@ -1,0 +1,137 @@
+#include "supervisor/run_log.h"
+
+#include <time.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/json.h"
+
+namespace hive {
+
+std::string iso_time(std::uint64_t ns) {
+    time_t secs = time_t(ns / 1000000000ull);
+    tm t;
+    gmtime_r(&secs, &t);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06luZ", t.tm_year + 1900, t.tm_mon + 1,
+                  t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<unsigned long>(ns % 1000000000ull / 1000));
+    return buf;
+}
+
+std::string iso_now() {
+    timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return iso_time(std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec));
+}
+
+namespace {
+
+spdlog::level::level_enum level_of(LogLevel l) {
+    switch (l) {
+        case LogLevel::debug: return spdlog::level::debug;
+        case LogLevel::info: return spdlog::level::info;
+        case LogLevel::warning: return spdlog::level::warn;
+        case LogLevel::error: return spdlog::level::err;
+        case LogLevel::critical: return spdlog::level::critical;
+    }
+    return spdlog::level::info;
+}
+
+spdlog::level::level_enum level_of_severity(const std::string& s) {
+    return s == "low" ? spdlog::level::info
+         : s == "medium" ? spdlog::level::warn
+         : s == "high" ? spdlog::level::err
+                       : spdlog::level::critical;
+}
+
+}  // namespace
+
+RunLog::RunLog(std::string run_id, const Policy& policy, audit::AuditLog log)
+    : run_id_(std::move(run_id)), log_(std::move(log)) {
+    const audit::Stream streams[4] = {audit::Stream::events, audit::Stream::security, audit::Stream::resource,
+                                      audit::Stream::execution};
+    std::shared_ptr<spdlog::logger>* loggers[4] = {&events_log_, &security_log_, &resource_log_, &execution_log_};
+    for (int i = 0; i < 4; ++i) {
+        sinks_[i] = std::make_shared<audit::ChainSink>(log_, streams[i]);
+        sinks_[i]->set_pattern("%v");
+        // Not registered with spdlog's global registry: a run's loggers live and die with the run.
+        *loggers[i] = std::make_shared<spdlog::logger>(audit::file_name(streams[i]), sinks_[i]);
+        (*loggers[i])->set_level(i == 3 ? spdlog::level::trace : level_of(policy.monitoring.log_level));
+        (*loggers[i])->flush_on(spdlog::level::off);
+    }
+}
+
+void RunLog::take(channel::Drained&& d) {
+    for (auto& f : d.faults) security("high", "channel_fault", f);
+    for (auto& rec : d.records) {
+        channel::Event ev;
+        std::string why;
+        if (!channel::decode(rec, ev, why)) {
+            security("high", "channel_fault", "malformed event record: " + why);
+            continue;
+        }
+        auto& last = pid_seq_[ev.pid];
+        if (ev.pid_seq != last + 1)
+            security("high", "channel_fault",
+                     "out-of-sequence record from pid " + std::to_string(ev.pid) + ": expected " +
+                         std::to_string(last + 1) + ", got " + std::to_string(ev.pid_seq));
+        last = ev.pid_seq;
+        if (ev.kind == channel::Kind::summary && ev.name == "hive.startup" && !ev.args.empty())
+            startup_events_ = std::strtoull(ev.args[0].c_str(), nullptr, 10);
+        json::Object o;
+        o.add("run_id", run_id_).add("seq", std::int64_t(next_seq())).add("timestamp", iso_time(ev.time_ns))
+            .add("pid", std::int64_t(ev.pid)).add("event", ev.name).add("kind", channel::to_string(ev.kind))
+            .add("args", ev.args).add("decision", channel::to_string(ev.decision));
+        std::string line = o.str();
+        event(line, ev.decision);
+        if (ev.decision == channel::Decision::denied_by_hook) {
+            security("medium", "denied", ev.name + " denied by the audit hook", "event", line);
+        } else if (ev.kind == channel::Kind::tampering && ev.name != "sys._getframe" &&
+                   ev.name != "object.__setattr__") {
+            // _getframe and type attribute changes are everyday stdlib work (logging, namedtuple, enum):
+            // they stay in the event stream only.
+            security("medium", "tampering", ev.name + " called by the script", "event", line);
+        }
+    }
+}
+
+void RunLog::event(const std::string& line, channel::Decision decision) {
+    ++events_;
+    bool denied = decision == channel::Decision::denied_by_hook || decision == channel::Decision::denied_by_kernel;
+    if (denied) ++denials_;
+    events_log_->log(denied ? spdlog::level::err : spdlog::level::info, line);
+    ++pending_;
+}
+
+void RunLog::security(const std::string& severity, const std::string& kind, const std::string& message,
+                      const std::string& extra_key, const std::string& extra_json) {
+    json::Object o;
+    o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
+        .add("message", message);
+    if (!extra_key.empty()) o.add_raw(extra_key, extra_json);
+    security_log_->log(level_of_severity(severity), o.str());
+}
+
+void RunLog::sample(const std::string& line) { resource_log_->info(line); }
+
+void RunLog::flush() {
+    events_log_->flush();
+    security_log_->flush();
+    resource_log_->flush();
+    pending_ = 0;
+}
+
+void RunLog::finish(const std::string& record) {
+    flush();
+    execution_log_->critical(record);
+    execution_log_->flush();
+}
+
+std::vector<std::string> RunLog::errors() const {
+    std::vector<std::string> all;
+    for (const auto& s : sinks_) all.insert(all.end(), s->errors().begin(), s->errors().end());
+    return all;
+}
+
+}  // namespace hive
