@@ -10,14 +10,6 @@ using namespace hivetest;
 
 namespace {
 
-struct LogDir {
-    std::string path;
-    LogDir() {
-        char t[] = "/var/tmp/hive-enf-logs-XXXXXX";
-        path = mkdtemp(t);
-    }
-    ~LogDir() { std::system(("rm -rf " + path).c_str()); }
-};
 
 Outcome hive_without(const std::string& feature, const std::vector<std::string>& args) {
     std::vector<std::string> argv{HIVE_NOFEATURE_BIN, feature, "--", hive_bin()};

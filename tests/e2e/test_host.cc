@@ -20,22 +20,10 @@ using hivetest::Outcome;
 using hivetest::RunOptions;
 using hivetest::TempDir;
 
+using hivetest::LogDir;
+
 namespace {
 
-// The audit log must lie outside every writable path of the policy (the default allows /tmp), so it
-// goes under /var/tmp, never /tmp.
-struct LogDir {
-    std::string path;
-    LogDir() {
-        char tmpl[] = "/var/tmp/hive-test-logs-XXXXXX";
-        if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp /var/tmp failed");
-        path = tmpl;
-    }
-    ~LogDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
 
 const std::string& log_dir() {
     static LogDir d;

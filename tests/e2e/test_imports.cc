@@ -18,20 +18,6 @@ using namespace hivetest;
 
 namespace {
 
-struct LogDir {
-    std::string path;
-    LogDir() {
-        char t[] = "/var/tmp/hive-implog-XXXXXX";
-        if (!mkdtemp(t)) throw std::runtime_error("mkdtemp failed");
-        path = t;
-    }
-    ~LogDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-    LogDir(const LogDir&) = delete;
-    LogDir& operator=(const LogDir&) = delete;
-};
 
 std::string policy(const std::string& name) { return source_dir() + "/policy/tests/events/" + name + ".yml"; }
 

@@ -13,15 +13,6 @@ using namespace hivetest;
 
 namespace {
 
-struct LogDir {
-    std::string path;
-    LogDir() {
-        char t[] = "/var/tmp/hive-logs-test-XXXXXX";
-        path = mkdtemp(t);
-    }
-    ~LogDir() { std::system(("rm -rf " + path).c_str()); }
-    std::string file(const std::string& name) const { return read_file(path + "/" + name); }
-};
 
 // The number after "key": in a JSON text (first occurrence).
 double number_after(const std::string& text, const std::string& key) {
@@ -43,7 +34,7 @@ TEST_CASE("logs: resource figures are measured and track reality", "[logs]") {
     SECTION("200 MB allocated reports a peak of at least 200 MB") {
         auto r = hive({"--log-dir", logs.path, "-c", "a = b'x' * (200 * 1024 * 1024)\nprint(len(a))"});
         REQUIRE(r.exit_code == 0);
-        auto rec = last_line(logs.file("execution_audit.log"));
+        auto rec = last_line(logs.read("execution_audit.log"));
         CHECK(number_after(rec, "peak_memory_mb") >= 200);
         CHECK(number_after(rec, "peak_memory_mb") < 512);
     }
@@ -51,7 +42,7 @@ TEST_CASE("logs: resource figures are measured and track reality", "[logs]") {
         auto r = hive({"--log-dir", logs.path, "-c",
                        "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"});
         REQUIRE(r.exit_code == 0);
-        auto rec = last_line(logs.file("execution_audit.log"));
+        auto rec = last_line(logs.read("execution_audit.log"));
         CHECK(number_after(rec, "user_cpu_seconds") + number_after(rec, "system_cpu_seconds") >= 0.9);
         // cpu_percent is CPU over wall time: positive, and not more than the machine's cores allow.
         CHECK(number_after(rec, "cpu_percent") > 0);
@@ -62,7 +53,7 @@ TEST_CASE("logs: resource figures are measured and track reality", "[logs]") {
         auto r = hive({"--log-dir", logs.path, "-c",
                        "with open('" + d.path + "/big', 'wb') as f:\n    for i in range(10): f.write(b'y' * 1048576)"});
         REQUIRE(r.exit_code == 0);
-        auto rec = last_line(logs.file("execution_audit.log"));
+        auto rec = last_line(logs.read("execution_audit.log"));
         CHECK(number_after(rec, "bytes_written") >= 10 * 1048576);
     }
     SECTION("samples show the curve of a long run") {
@@ -71,7 +62,7 @@ TEST_CASE("logs: resource figures are measured and track reality", "[logs]") {
         auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
                        "import time\nt = time.process_time()\nwhile time.process_time() - t < 1.0: pass"});
         REQUIRE(r.exit_code == 0);
-        auto samples = lines(logs.file("resource_usage.log"));
+        auto samples = lines(logs.read("resource_usage.log"));
         CHECK(samples.size() >= 5);
         CHECK(number_after(samples.back(), "cpu_seconds") > number_after(samples.front(), "cpu_seconds"));
     }
@@ -83,7 +74,7 @@ TEST_CASE("logs: the run record carries the specification's fields and ours", "[
     auto script = d.file("s.py", "import sys\nprint('out'); print('err', file=sys.stderr); sys.exit(3)\n");
     auto r = hive({"--log-dir", logs.path, script, "a1", "a2"});
     REQUIRE(r.exit_code == 3);
-    auto rec = last_line(logs.file("execution_audit.log"));
+    auto rec = last_line(logs.read("execution_audit.log"));
     for (const char* k : {"\"timestamp\":", "\"script_path\":", "\"script_hash\":\"", "\"args\":[\"a1\",\"a2\"]",
                           "\"return_code\":3", "\"stdout_hash\":", "\"stderr_hash\":", "\"execution_time\":",
                           "\"success\":false", "\"resource_usage\":{", "\"run_id\":", "\"policy_source\":\"built-in default\"",
@@ -144,7 +135,7 @@ TEST_CASE("logs: 50 concurrent runs leave intact chains and exactly 50 run recor
         ts.emplace_back([&, i] { codes[i] = hive({"--log-dir", logs.path, "-c", "import json; print(json.dumps(" + std::to_string(i) + "))"}).exit_code; });
     for (auto& t : ts) t.join();
     for (int c : codes) CHECK(c == 0);
-    CHECK(lines(logs.file("execution_audit.log")).size() == 50);
+    CHECK(lines(logs.read("execution_audit.log")).size() == 50);
     auto v = hive({"audit", "verify", logs.path});
     INFO(v.out << v.err);
     CHECK(v.exit_code == 0);
@@ -189,7 +180,7 @@ TEST_CASE("logs: alerts reach the alert command once each, as JSON", "[logs]") {
     CHECK(grep(got, "\"alert\":\"run_failed\"").size() == 1);
     CHECK(grep(r.err, "hive-py: alert: cpu_usage").size() == 1);
     CHECK(grep(r.err, "hive-py: alert: run_failed").empty());  // the script's own stderr says why it failed
-    CHECK(grep(logs.file("security_events.log"), "\"kind\":\"alert\"").size() == 2);
+    CHECK(grep(logs.read("security_events.log"), "\"kind\":\"alert\"").size() == 2);
     std::system(("rm -rf " + ad).c_str());
 }
 
@@ -200,10 +191,10 @@ TEST_CASE("logs: log_level WARNING keeps only events that were not simply allowe
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
                    "import json\ntry:\n    open('/etc/shadow')\nexcept PermissionError: pass"});
     CHECK(r.exit_code == 0);
-    auto ev = lines(logs.file("audit_events.log"));
+    auto ev = lines(logs.read("audit_events.log"));
     REQUIRE(!ev.empty());
     for (auto& l : ev) CHECK(l.find("\"decision\":\"allowed\"") == std::string::npos);
-    CHECK(grep(logs.file("audit_events.log"), "/etc/shadow").size() == 1);
+    CHECK(grep(logs.read("audit_events.log"), "/etc/shadow").size() == 1);
 }
 
 TEST_CASE("logs: audit show prints a readable timeline of a run", "[logs]") {

@@ -64,16 +64,6 @@ struct Server {
     }
 };
 
-struct LogDir {
-    std::string path;
-    LogDir() {
-        char t[] = "/var/tmp/hive-net-logs-XXXXXX";
-        path = mkdtemp(t);
-    }
-    ~LogDir() { std::system(("rm -rf " + path).c_str()); }
-    std::string events() const { return read_file(path + "/audit_events.log"); }
-    std::string security() const { return read_file(path + "/security_events.log"); }
-};
 
 std::string policy_for(const TempDir& dir, int blocked_port, bool ctypes = false) {
     return dir.file("policy.yml", std::string("security:\n") +

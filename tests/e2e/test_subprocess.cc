@@ -8,14 +8,6 @@
 using namespace hivetest;
 
 namespace {
-struct LogDir {
-    std::string path;
-    LogDir() {
-        char t[] = "/var/tmp/hive-sub-logs-XXXXXX";
-        path = mkdtemp(t);
-    }
-    ~LogDir() { std::system(("rm -rf " + path).c_str()); }
-};
 }  // namespace
 
 TEST_CASE("subprocess: off by default, with a clear error", "[subprocess]") {

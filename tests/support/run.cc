@@ -116,11 +116,19 @@ Outcome python(const std::vector<std::string>& args, const RunOptions& opts) {
     return run(argv, opts);
 }
 
-TempDir::TempDir() {
-    char tmpl[] = "/tmp/hive-test-XXXXXX";
-    if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
+TempDir::TempDir() : TempDir("/tmp/hive-test-XXXXXX") {}
+
+TempDir::TempDir(const std::string& mkdtemp_template) {
+    std::string t = mkdtemp_template;
+    if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp " + mkdtemp_template + " failed");
+    path = t;
 }
+
+LogDir::LogDir() : TempDir("/var/tmp/hive-test-logs-XXXXXX") {}
+std::string LogDir::read(const std::string& name) const { return read_file(path + "/" + name); }
+std::string LogDir::runs() const { return read("execution_audit.log"); }
+std::string LogDir::events() const { return read("audit_events.log"); }
+std::string LogDir::security() const { return read("security_events.log"); }
 
 TempDir::~TempDir() {
     std::error_code ec;

@@ -37,11 +37,22 @@ std::string source_dir();   // the repository root
 // A fresh temporary directory, removed (recursively) when the object goes out of scope.
 struct TempDir {
     TempDir();
+    explicit TempDir(const std::string& mkdtemp_template);
     ~TempDir();
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     std::string path;
     std::string file(const std::string& name, const std::string& contents, int mode = 0644) const;
+};
+
+// An audit log directory for --log-dir: under /var/tmp, outside every path a test policy lets the
+// script write (the default policy allows /tmp; hive-py refuses a log dir inside a writable path).
+struct LogDir : TempDir {
+    LogDir();
+    std::string read(const std::string& name) const;  // a file of the log directory ("" if missing)
+    std::string runs() const;                          // execution_audit.log
+    std::string events() const;                        // audit_events.log
+    std::string security() const;                      // security_events.log
 };
 
 std::string read_file(const std::string& path);
