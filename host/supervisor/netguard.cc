@@ -13,8 +13,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+
+#include "common/json.h"
 
 namespace hive {
 
@@ -179,6 +184,50 @@ void NetGuard::handle(std::vector<NetDecision>& out, int connect_timeout_ms) {
     ++allowed_;
     respond(listener_.get(), req.id, 0);
     out.push_back(d);
+}
+
+NetworkSetup::~NetworkSetup() {
+    if (dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+}
+
+namespace {
+bool write_text(const std::string& path, const std::string& text) {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    if (!f) return false;
+    bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    return std::fclose(f) == 0 && ok;
+}
+}  // namespace
+
+Result<std::unique_ptr<NetworkSetup>> setup_network(const Policy& policy) {
+    if (policy.network.allowed_domains.empty()) return std::unique_ptr<NetworkSetup>();
+    auto n = std::make_unique<NetworkSetup>();
+    Resolved res = resolve_domains(policy);
+    n->unresolved = res.unresolved;
+    json::Object nj;
+    for (auto& [d, addrs] : res.by_domain) nj.add(d, addrs);
+    n->json = nj.str();
+    for (auto& [addr, dom] : res.domain_of) n->addresses.push_back(addr);
+
+    std::string t = "/var/tmp/hive-py-net-XXXXXX";
+    if (!mkdtemp(t.data())) return errno_error("mkdtemp", t);
+    n->dir = t;
+    const std::string hosts = n->dir + "/hosts", resolv = n->dir + "/resolv.conf";
+    if (!write_text(hosts, hosts_file(res)) ||
+        !write_text(resolv, "# hive-py: no name server; names come from the hosts file only\n"))
+        return errno_error("write", n->dir);
+    n->binds = {{hosts, "/etc/hosts"}, {resolv, "/etc/resolv.conf"}};
+    for (const char* f : {"/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf"})
+        if (access(f, F_OK) == 0) n->read_paths.push_back(f);
+    n->read_paths.push_back(hosts);
+    n->read_paths.push_back(resolv);
+    auto cn = seccomp::prepare_connect_notify();
+    if (!cn) return cn.error();
+    n->connect_notify = std::move(*cn);
+    n->guard.emplace(policy, std::move(res));
+    return n;
 }
 
 }  // namespace hive

@@ -12,12 +12,16 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "policy/policy.h"
+#include "sandbox/seccomp.h"
 
 namespace hive {
 
@@ -55,5 +59,26 @@ private:
     UniqueFd listener_;
     int allowed_ = 0, denied_ = 0;
 };
+
+// Everything a run with allowed domains needs, made in the parent before the fork: the generated hosts
+// and resolv.conf (in a private directory removed with this object) and where they are bound in the
+// sandbox, the extra read-only paths, the connect-notification filter and the guard.
+struct NetworkSetup {
+    NetworkSetup() = default;
+    NetworkSetup(const NetworkSetup&) = delete;
+    NetworkSetup& operator=(const NetworkSetup&) = delete;
+    ~NetworkSetup();
+    std::string dir;
+    std::vector<std::pair<std::string, std::string>> binds;  // (generated file, /etc/...)
+    std::vector<std::string> read_paths;                     // for Landlock
+    std::vector<std::string> addresses;                      // every address the domains resolved to
+    std::vector<std::string> unresolved;                     // domains that resolved to nothing
+    std::string json = "null";                               // {domain: [addresses]} for the run record
+    seccomp::Prepared connect_notify;
+    std::optional<NetGuard> guard;
+};
+
+// nullptr when the policy allows no domain (no network at all).
+Result<std::unique_ptr<NetworkSetup>> setup_network(const Policy& policy);
 
 }  // namespace hive

@@ -1,0 +1,78 @@
+#include "supervisor/outcome.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <cstring>
+
+namespace hive {
+
+const char* signal_name(int sig) {
+    const char* n = sigabbrev_np(sig);
+    static thread_local char buf[32];
+    std::snprintf(buf, sizeof buf, "SIG%s", n ? n : "?");
+    return buf;
+}
+
+Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int init_wait_status, const rusage& ru,
+              const Policy& policy, RunLog& log) {
+    Outcome o;
+    // A set-up failure wins over any later record; otherwise the script's end.
+    const child::Report* rep = nullptr;
+    for (const auto& r : reports) {
+        if (rep && rep->kind == child::Report::setup_failed) break;
+        if (r.kind != child::Report::listener) rep = &r;
+    }
+    if (rep) o.layers = rep->layers;
+
+    if (timed_out) {
+        o.ended = o.error = "timeout";
+        o.return_code = o.exit_code = 124;
+        o.message = "the run exceeded security.execution.timeout_seconds (" +
+                    std::to_string(policy.execution.timeout_seconds) + " s) and was killed with everything it started";
+        log.security("high", "timeout", o.message);
+    } else if (rep && rep->kind == child::Report::setup_failed) {
+        o.ended = o.error = "setup_failed";
+        o.return_code = o.exit_code = 125;
+        o.message = std::string("sandbox set-up failed at step '") + rep->step + "': " + rep->message;
+        log.security("critical", "setup_failed", o.message);
+    } else if (rep && WIFEXITED(rep->wait_status)) {
+        o.ended = "exit";
+        o.return_code = o.exit_code = WEXITSTATUS(rep->wait_status);
+    } else if (rep && WIFSIGNALED(rep->wait_status)) {
+        const int sig = WTERMSIG(rep->wait_status);
+        o.ended = "signal";
+        o.return_code = -sig;
+        o.exit_code = 128 + sig;
+        o.error = std::string("killed by ") + signal_name(sig);
+        const bool cpu_spent = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec >= policy.execution.cpu_seconds;
+        if (sig == SIGXCPU || (sig == SIGKILL && cpu_spent)) {
+            o.ended = "cpu_limit";
+            o.message = std::string("the script was killed by ") + signal_name(sig) +
+                        ": it used its CPU limit (security.execution.cpu_seconds = " +
+                        std::to_string(policy.execution.cpu_seconds) + ")";
+            log.security("high", "limit", o.message);
+        } else if (sig == SIGSYS) {
+            o.ended = "seccomp_kill";
+            o.message = "the script was killed by the kernel (seccomp, SIGSYS): it made a forbidden system call";
+            log.security("critical", "denied_by_kernel", o.message);
+        } else if (sig == SIGXFSZ) {
+            o.message = "the script was killed by SIGXFSZ: it exceeded security.execution.file_size_mb";
+            log.security("high", "limit", o.message);
+        } else {
+            o.message = std::string("the script was killed by ") + signal_name(sig);
+        }
+    } else {
+        o.ended = "init_died";
+        o.error = "sandbox init died";
+        const int sig = WIFSIGNALED(init_wait_status) ? WTERMSIG(init_wait_status) : 0;
+        o.return_code = o.exit_code = sig ? 128 + sig : 125;
+        o.message = std::string("the sandbox's init process ended without a report") +
+                    (sig ? std::string(" (") + signal_name(sig) + ")" : "");
+        log.security("critical", "init_died", o.message);
+    }
+    return o;
+}
+
+}  // namespace hive

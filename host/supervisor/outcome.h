@@ -1,0 +1,31 @@
+// How a run ended, from the sandbox init's report, the init's own wait status and the parent's timer:
+// the run record's `ended`, the exit codes, and hive-py's one line for a run it ended.
+#pragma once
+
+#include <sys/resource.h>
+
+#include <string>
+#include <vector>
+
+#include "child/report.h"
+#include "policy/policy.h"
+#include "supervisor/run_log.h"
+
+namespace hive {
+
+struct Outcome {
+    std::string ended;    // exit, signal, cpu_limit, seccomp_kill, timeout, setup_failed, init_died
+    std::string error;    // "" when the script ended by itself with a status
+    std::string message;  // hive-py's stderr line for a run hive-py (or the kernel) ended; "" otherwise
+    int return_code = 0;  // BIP-025's: the script's status, or -N for signal N
+    int exit_code = 0;    // hive-py's own exit code
+    std::uint32_t layers = 0;  // child::Layer bits the init reported
+};
+
+// `reports`: every record the init sent, in order. Security events for kills and limits go to `log`.
+Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int init_wait_status, const rusage& ru,
+              const Policy& policy, RunLog& log);
+
+const char* signal_name(int sig);
+
+}  // namespace hive

@@ -1,0 +1,91 @@
+#include "supervisor/preflight.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include "common/sha256.h"
+
+namespace hive {
+
+namespace {
+
+std::string default_log_dir() {
+    if (const char* e = std::getenv("HIVE_LOG_DIR"); e && *e) return e;
+    if (geteuid() == 0) return "/var/log/hive-py";
+    if (const char* x = std::getenv("XDG_STATE_HOME"); x && *x) return std::string(x) + "/hive-py";
+    const char* home = std::getenv("HOME");
+    if (!home || !*home) {
+        if (passwd* pw = getpwuid(geteuid())) home = pw->pw_dir;
+    }
+    return std::string(home ? home : "/tmp") + "/.local/state/hive-py";
+}
+
+std::string lexical_abs(const std::string& p, const std::string& cwd) {
+    std::filesystem::path x = p.empty() || p[0] != '/' ? std::filesystem::path(cwd) / p : std::filesystem::path(p);
+    std::string s = x.lexically_normal().string();
+    while (s.size() > 1 && s.back() == '/') s.pop_back();
+    return s;
+}
+
+bool path_under(const std::string& p, const std::string& root) {
+    return p == root || root == "/" ||
+           (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/');
+}
+
+// Real paths (symlinks resolved) where they exist, for comparing the log dir with writable paths.
+std::string resolved(const std::string& p) {
+    std::error_code ec;
+    auto r = std::filesystem::weakly_canonical(p, ec);
+    return ec ? p : r.string();
+}
+
+}  // namespace
+
+Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
+    if (spec.mode == ScriptSpec::Mode::command) return sha256_hex(spec.target);
+    if (spec.mode != ScriptSpec::Mode::file) return std::string();
+    struct stat st {};
+    if (stat(spec.target.c_str(), &st) != 0)
+        return Error{"can't open script '" + spec.target + "': " + std::strerror(errno) +
+                     " (check the path; hive-py runs it from " + cwd + ")"};
+    if (S_ISDIR(st.st_mode)) return Error{"'" + spec.target + "' is a directory, not a Python script"};
+    if (access(spec.target.c_str(), R_OK) != 0)
+        return Error{"can't read script '" + spec.target + "': " + std::strerror(errno)};
+    spec.script_abs = resolved(lexical_abs(spec.target, cwd));
+    std::FILE* f = std::fopen(spec.target.c_str(), "rb");
+    char head[4096];
+    std::size_t got = f ? std::fread(head, 1, sizeof head, f) : 0;
+    if (f) std::fclose(f);
+    if (std::memchr(head, 0, got) || (got >= 4 && std::memcmp(head, "\x7f" "ELF", 4) == 0))
+        return Error{"'" + spec.target + "' is not a Python script (it holds binary data)"};
+    return sha256_file_hex(spec.target);
+}
+
+Result<audit::LogOptions> log_options(const std::string& option, const Policy& policy, const std::string& cwd) {
+    audit::LogOptions lo;
+    // The audit trail must be out of the script's reach: never inside a path it may write.
+    lo.dir = lexical_abs(option.empty() ? default_log_dir() : option, cwd);
+    const std::string real_log = resolved(lo.dir);
+    for (const auto& w : policy.filesystem.allowed_paths) {
+        if (path_under(lo.dir, w) || path_under(real_log, resolved(w)))
+            return Error{"log directory " + lo.dir + " lies inside the writable path " + w +
+                         " (security.filesystem.allowed_paths): the script could rewrite its own audit trail; "
+                         "choose --log-dir elsewhere"};
+    }
+    lo.max_bytes = policy.monitoring.log_max_bytes;
+    if (!policy.monitoring.hmac_key_file.empty()) {
+        auto key = audit::read_key_file(policy.monitoring.hmac_key_file);
+        if (!key) return Error{"security.monitoring.hmac_key_file: " + key.error().message};
+        lo.hmac_key = *key;
+    }
+    return lo;
+}
+
+}  // namespace hive

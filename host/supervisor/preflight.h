@@ -1,0 +1,23 @@
+// What is checked before anything runs; every failure here is a usage or policy error (exit 2) with
+// one line that says what to fix.
+#pragma once
+
+#include <string>
+
+#include "audit/audit_log.h"
+#include "child/script.h"
+#include "common/result.h"
+#include "policy/policy.h"
+
+namespace hive {
+
+// The script exists, is a readable regular file and is not binary; fills spec.script_abs. Returns the
+// SHA-256 of what will run (the file, or the -c code; "" for -m and stdin).
+Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd);
+
+// The audit log options: the directory (--log-dir, $HIVE_LOG_DIR, /var/log/hive-py for root, else the
+// XDG state dir), refused when it lies inside a path the policy lets the script write; the HMAC key.
+Result<audit::LogOptions> log_options(const std::string& log_dir_option, const Policy& policy,
+                                      const std::string& cwd);
+
+}  // namespace hive
