@@ -1,6 +1,8 @@
 #include "child/child_main.h"
 
+#include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +60,13 @@ std::uint32_t layer_bits(const sandbox::Applied& a, const sandbox::ChildPlan& p)
 }  // namespace
 
 void init_main(const Args& a) {
+    // If hive-py dies (kill -9), the sandbox dies with it: nothing may run on without its supervisor and
+    // its wall-clock limit. The lifeline covers a parent that died before the prctl took effect.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    pollfd life{a.lifeline_fd, POLLIN, 0};
+    if (a.lifeline_fd >= 0 && poll(&life, 1, 0) != 0) _exit(125);
+    if (a.lifeline_fd >= 0) close(a.lifeline_fd);
+
     // Only what the sandbox needs survives: stdio, the report pipe, the ring's wake-up fd, and the fds
     // the prepared layers hold (the Landlock ruleset, the cgroup's cgroup.procs).
     std::vector<int> keep = a.keep_fds;

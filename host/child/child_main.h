@@ -18,6 +18,7 @@ struct Args {
     ScriptSpec spec;
     hook::Config* hook_cfg = nullptr;
     int report_fd = -1;                // write end of the report pipe
+    int lifeline_fd = -1;              // read end of a pipe only the parent writes: EOF = the parent is gone
     std::vector<int> keep_fds;         // besides 0-2 and report_fd: fds the script process keeps (ring wake-up)
     std::vector<std::string> env;      // the script's whole environment, "NAME=value"
 };

@@ -61,7 +61,7 @@ std::string new_run_id() {
 }
 
 struct Pipes {
-    UniqueFd report_r, report_w, out_r, out_w, err_r, err_w;
+    UniqueFd report_r, report_w, out_r, out_w, err_r, err_w, life_r, life_w;
 };
 
 Status make_pipe(UniqueFd& r, UniqueFd& w) {
@@ -197,7 +197,7 @@ int run_script(const Options& opts) {
     std::vector<std::string> missing;  // layers the policy wants and the machine lacks
     Pipes pp;
     for (auto [r, w] : {std::pair{&pp.report_r, &pp.report_w}, std::pair{&pp.out_r, &pp.out_w},
-                        std::pair{&pp.err_r, &pp.err_w}}) {
+                        std::pair{&pp.err_r, &pp.err_w}, std::pair{&pp.life_r, &pp.life_w}}) {
         Status st = make_pipe(*r, *w);
         if (!st.ok()) return say_error(st.error().message, 125);
     }
@@ -265,6 +265,7 @@ int run_script(const Options& opts) {
     ca.spec = spec;
     ca.hook_cfg = &hc;
     ca.report_fd = pp.report_w.get();
+    ca.lifeline_fd = pp.life_r.get();  // the write end stays open in this process until it exits
     ca.keep_fds = {ring->wake_fd()};
     for (const auto& name : policy.execution.env_passthrough)
         if (const char* v = std::getenv(name.c_str())) ca.env.push_back(name + "=" + v);
@@ -313,6 +314,7 @@ int run_script(const Options& opts) {
     pp.report_w.reset();
     pp.out_w.reset();
     pp.err_w.reset();
+    pp.life_r.reset();
     UniqueFd pidfd(int(syscall(SYS_pidfd_open, child, 0)));
 
     struct sigaction sa {};
