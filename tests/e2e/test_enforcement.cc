@@ -1,8 +1,12 @@
 // enforcement: strict | best_effort, and set-up failures, on a machine that lacks a kernel feature.
 // `nofeature` (tests/support) makes user namespaces or Landlock look missing the way a restrictive
 // container or an older kernel would: their syscalls fail for hive-py and everything it starts.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "run.h"
 
@@ -86,4 +90,46 @@ TEST_CASE("enforcement: --doctor reports every layer of this machine", "[enforce
         CHECK(r.out.find(layer) != std::string::npos);
     auto n = hive_without("--no-landlock", {"--doctor"});
     CHECK(n.out.find("would refuse") != std::string::npos);
+}
+
+TEST_CASE("enforcement: an unprivileged user gets every layer, and max_processes per run", "[enforcement][user]") {
+    if (geteuid() != 0 || !exists("/usr/bin/setpriv")) {
+        WARN("SKIPPED: needs root to switch to an unprivileged user with setpriv(1)");
+        return;
+    }
+    LogDir logs;
+    REQUIRE(chown(logs.path.c_str(), 65534, 65534) == 0);
+    const std::string fork_loop =
+        "import os, time\n"
+        "n = 0\n"
+        "for i in range(20):\n"
+        "    try:\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(1); os._exit(0)\n"
+        "        n += 1\n"
+        "    except BlockingIOError:\n"
+        "        break\n"
+        "print('forked', n, 'uid', os.getuid())\n";
+    // Ten runs at once as the same user: each has its own user namespace, so each gets its own count
+    // (RLIMIT_NPROC is counted per user namespace), not a share of one.
+    std::vector<Outcome> outs(10);
+    std::vector<std::thread> ts;
+    for (int i = 0; i < 10; ++i)
+        ts.emplace_back([&, i] {
+            outs[i] = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hive_bin(),
+                           "--log-dir", logs.path, "-c", fork_loop},
+                          {.env_extra = {{"HOME", "/nonexistent"}}});
+        });
+    for (auto& t : ts) t.join();
+    for (auto& o : outs) {
+        INFO(o.err);
+        CHECK(o.exit_code == 0);
+        CHECK(o.out == "forked 4 uid 1000\n");  // max_processes 5: the script and four children
+    }
+    auto rec = lines(logs.runs());
+    REQUIRE(rec.size() == 10);
+    CHECK(rec[0].find("\"namespace:user\"") != std::string::npos);
+    CHECK(rec[0].find("\"landlock:abi") != std::string::npos);
+    CHECK(rec[0].find("\"seccomp\"") != std::string::npos);
+    CHECK(rec[0].find("\"user\":65534") != std::string::npos);
 }
