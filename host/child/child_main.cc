@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,15 +28,24 @@ void forward(int sig, siginfo_t* info, void*) {
     if (info->si_code == SI_USER && info->si_pid == 0 && g_script_pid > 0) kill(g_script_pid, sig);
 }
 
+// Close every fd not in `keep`. close_range is the fast path; under our seccomp filter (the script's
+// process is forked after it) close_range is ENOSYS, so fall back to close() up to RLIMIT_NOFILE.
+void close_range_or_loop(unsigned lo, unsigned hi) {
+    if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
+    rlimit rl{};
+    unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? unsigned(rl.rlim_cur) : 65536;
+    for (unsigned fd = lo; fd <= hi && fd < top; ++fd) close(int(fd));
+}
+
 void close_all_except(std::vector<int> keep) {
     std::sort(keep.begin(), keep.end());
     unsigned lo = 0;
     for (int fd : keep) {
         if (fd < 0) continue;
-        if (unsigned(fd) > lo) syscall(SYS_close_range, lo, unsigned(fd) - 1, 0);
+        if (unsigned(fd) > lo) close_range_or_loop(lo, unsigned(fd) - 1);
         lo = unsigned(fd) + 1;
     }
-    syscall(SYS_close_range, lo, ~0u, 0);
+    close_range_or_loop(lo, ~0u);
 }
 
 [[noreturn]] void report_failure(int fd, const char* step, const Error& e) {

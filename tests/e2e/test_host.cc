@@ -725,3 +725,15 @@ TEST_CASE("scripts/examples run under hive-py exactly as under python3 -I", "[ho
     INFO(describe(away));
     CHECK(away.out == tally.out);
 }
+
+TEST_CASE("the script holds no fd of hive-py's but stdio and the event channel's wake-up fd", "[host][fds]") {
+    TempDir t;
+    // An fd the caller leaves open (not close-on-exec) must not reach the script either.
+    Outcome h = hivetest::run({"/bin/sh", "-c", "exec 7</etc/hostname; exec \"$@\"", "sh", hivetest::hive_bin(),
+                               "--log-dir", log_dir(), "-c",
+                               "import os\nfds = []\nfor fd in range(1024):\n    try:\n        os.fstat(fd); fds.append(fd)\n"
+                               "    except OSError: pass\nprint(len(fds), fds[:3], 7 in fds)"});
+    INFO(describe(h));
+    CHECK(h.exit_code == 0);
+    CHECK(h.out == "4 [0, 1, 2] False\n");
+}
