@@ -22,7 +22,7 @@ PACKAGES=(
   pybind11-dev libpython3.11-dev python3.11
   libseccomp-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libssl-dev zlib1g-dev libexpat1-dev
   nlohmann-json3-dev catch2
-  git procps pre-commit
+  git procps pre-commit python3 util-linux groff-base
 )
 
 if [[ $(id -u) -ne 0 ]]; then
