@@ -1,0 +1,61 @@
+// The parent's reading of the ring: out-of-sequence and undecodable records become security events,
+// the counts in the run record follow what was recorded, and log_level decides what each stream keeps.
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "channel/event.h"
+#include "run.h"
+#include "supervisor/run_log.h"
+
+using namespace hive;
+using hivetest::grep;
+using hivetest::LogDir;
+
+namespace {
+
+std::string rec(std::uint32_t pid, std::uint64_t seq, channel::Decision d = channel::Decision::allowed) {
+    channel::EventWriter w(pid, seq, 1, d, channel::Kind::file, "open");
+    w.arg("/tmp/x");
+    return std::string(static_cast<const char*>(w.data()), w.size());
+}
+
+audit::AuditLog open_log(const LogDir& d) {
+    auto l = audit::AuditLog::open({d.path});
+    REQUIRE(l.ok());
+    return std::move(l).value();
+}
+
+}  // namespace
+
+TEST_CASE("run log: a gap in a writer's sequence is a security event", "[runlog]") {
+    LogDir d;
+    Policy p;
+    RunLog log("run1", p, open_log(d));
+    channel::Drained dr;
+    dr.records = {rec(2, 1), rec(2, 2), rec(2, 4), rec(3, 1), "garbage"};
+    log.take(std::move(dr));
+    log.finish("{\"run_id\":\"run1\"}");
+    CHECK(log.events() == 4);
+    auto sec = d.security();
+    CHECK(grep(sec, "out-of-sequence record from pid 2: expected 3, got 4").size() == 1);
+    CHECK(grep(sec, "malformed event record").size() == 1);
+    CHECK(hivetest::lines(d.events()).size() == 4);
+    CHECK(hivetest::lines(d.runs()).size() == 1);
+}
+
+TEST_CASE("run log: log_level WARNING keeps denials and drops allowed events", "[runlog]") {
+    LogDir d;
+    Policy p;
+    p.monitoring.log_level = LogLevel::warning;
+    RunLog log("run2", p, open_log(d));
+    channel::Drained dr;
+    dr.records = {rec(2, 1), rec(2, 2, channel::Decision::denied_by_hook), rec(2, 3)};
+    log.take(std::move(dr));
+    log.finish("{\"run_id\":\"run2\"}");
+    CHECK(log.events() == 3);
+    CHECK(log.denials() == 1);
+    auto ev = hivetest::lines(d.events());
+    REQUIRE(ev.size() == 1);
+    CHECK(ev[0].find("\"decision\":\"denied_by_hook\"") != std::string::npos);
+    CHECK(grep(d.security(), "\"kind\":\"denied\"").size() == 1);
+}
