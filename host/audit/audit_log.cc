@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -152,7 +154,8 @@ std::string base_name(const std::string& path) { return path.substr(path.rfind('
 // Compress src into dst: write `.dst.tmp`, fsync it, then rename, so a crash never leaves a partial
 // .gz under the final name. Always fsync here (rotation is rare) whatever LogOptions::fsync says.
 Status compress_file(const std::string& dir, const std::string& src, const std::string& dst) {
-    std::string tmp = dir + "/." + base_name(dst) + ".tmp";
+    // The pid keeps two compressors of the same file (a background one and a later rotation) apart.
+    std::string tmp = dir + "/." + base_name(dst) + "." + std::to_string(::getpid()) + ".tmp";
     UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in.valid()) return errno_error("open", src);
     UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
@@ -188,23 +191,52 @@ Status compress_file(const std::string& dir, const std::string& src, const std::
     return {};
 }
 
-// Caller holds the stream lock. Moves the live file aside as <name>.<N> (atomic), compresses it to
-// <name>.<N>.gz, removes the plain copy. A crash at any step leaves files verify can still read in
-// order; the next rotation finishes leftovers first.
-Status rotate(const std::string& dir, const std::string& name) {
-    std::int64_t n = 0;
+// Compress every rotated file of the stream that is still plain, then remove the plain copy. Two
+// compressors may meet on one file: each writes its own temporary, the rename is atomic and the
+// contents are equal, and the second unlink finds nothing to remove.
+Status compress_leftovers(const std::string& dir, const std::string& name) {
     for (const RotatedFile& r : list_rotated(dir, name)) {
-        n = std::max(n, r.n);
         if (r.plain.empty()) continue;
         if (r.gz.empty()) HIVE_TRY(compress_file(dir, r.plain, dir + "/" + name + "." + std::to_string(r.n) + ".gz"));
-        if (::unlink(r.plain.c_str()) != 0) return errno_error("unlink", r.plain);
+        if (::unlink(r.plain.c_str()) != 0 && errno != ENOENT) return errno_error("unlink", r.plain);
     }
+    return {};
+}
+
+// A detached process (double fork: nobody has to reap it) that compresses the leftovers. It holds
+// none of the caller's fds: a caller's stdout kept open by it would keep the caller's reader waiting.
+void compress_in_background(const std::string& dir, const std::string& name) {
+    pid_t first = ::fork();
+    if (first != 0) {
+        if (first > 0) ::waitpid(first, nullptr, 0);
+        return;
+    }
+    if (::fork() != 0) ::_exit(0);
+    ::setsid();
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0) {
+        ::dup2(null, 0);
+        ::dup2(null, 1);
+        ::dup2(null, 2);
+    }
+    ::syscall(SYS_close_range, 3u, ~0u, 0u);
+    ::_exit(compress_leftovers(dir, name).ok() ? 0 : 1);
+}
+
+// Caller holds the stream lock. Moves the live file aside as <name>.<N> (atomic), then compresses it
+// (and any leftover of an interrupted rotation) to <name>.<N>.gz, here or in a detached process. A crash
+// at any step leaves files verify can still read in order.
+Status rotate(const std::string& dir, const std::string& name, bool background) {
+    std::int64_t n = 0;
+    for (const RotatedFile& r : list_rotated(dir, name)) n = std::max(n, r.n);
     const std::string live = dir + "/" + name;
     const std::string plain = live + "." + std::to_string(n + 1);
     if (::rename(live.c_str(), plain.c_str()) != 0) return errno_error("rename", live);
-    HIVE_TRY(compress_file(dir, plain, plain + ".gz"));
-    if (::unlink(plain.c_str()) != 0) return errno_error("unlink", plain);
-    return {};
+    if (background) {
+        compress_in_background(dir, name);
+        return {};
+    }
+    return compress_leftovers(dir, name);
 }
 
 // Checks one caller record and returns the text the chain fields are appended to: the object
@@ -272,7 +304,7 @@ Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) 
 
     if (o.max_bytes > 0 && size > o.max_bytes) {
         fd.reset();
-        HIVE_TRY(rotate(o.dir, name));
+        HIVE_TRY(rotate(o.dir, name, o.compress_in_background));
         fd.reset(::open(path.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
         if (!fd.valid()) return errno_error("open", path);
         size = 0;

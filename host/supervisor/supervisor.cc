@@ -162,6 +162,7 @@ int run_script(const Options& opts) {
     if (!script_hash) return say_error(script_hash.error().message, 2);
     auto lo = log_options(opts.log_dir, policy, cwd);
     if (!lo) return say_error(lo.error().message, 2);
+    lo->compress_in_background = true;
     auto opened = audit::AuditLog::open(*lo);
     if (!opened) return say_error("cannot open the audit log: " + opened.error().message, 2);
     const std::string log_dir = lo->dir;

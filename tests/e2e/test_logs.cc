@@ -146,6 +146,9 @@ TEST_CASE("logs: rotation and compression keep audit verify green", "[logs]") {
     TempDir d;
     auto pol = d.file("p.yml", "security:\n  monitoring:\n    log_max_bytes: 4096\n");
     for (int i = 0; i < 6; ++i) REQUIRE(hive({"--policy", pol, "--log-dir", logs.path, "-c", "import json, csv, re"}).exit_code == 0);
+    // Compression happens in a detached process, off the run's critical path: wait for it (bounded).
+    for (int i = 0; i < 100 && !exists(logs.path + "/audit_events.log.1.gz"); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(exists(logs.path + "/audit_events.log.1.gz"));
     auto v = hive({"audit", "verify", logs.path});
     INFO(v.out << v.err);

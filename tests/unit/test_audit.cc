@@ -10,6 +10,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "audit/audit_log.h"
 
@@ -368,6 +369,37 @@ TEST_CASE("rotation compresses old files and the chain continues across them") {
         REQUIRE_FALSE(r2.issues.empty());
         CHECK(r2.issues[0].file == g);
     }
+}
+
+TEST_CASE("background compression: the run does not wait for gzip, verify reads the files either way") {
+    Tmp t;
+    hive::audit::LogOptions o;
+    o.dir = t.path;
+    o.max_bytes = 2000;
+    o.compress_in_background = true;
+    auto opened = AuditLog::open(o);
+    REQUIRE(opened.ok());
+    AuditLog log = std::move(opened).value();
+    for (int i = 0; i < 20; ++i) append_events(log, i * 5, 5);
+    // Right away: rotated files exist, plain or compressed, and the chains hold.
+    auto now = check(t.path);
+    INFO(issues_text(now));
+    CHECK(now.issues.empty());
+    // Soon: every rotated file is compressed and no plain copy is left (bounded wait).
+    auto plain_left = [&] {
+        int n = 0;
+        for (auto& e : fs::directory_iterator(t.path)) {
+            std::string f = e.path().filename();
+            if (f.rfind("audit_events.log.", 0) == 0 && e.path().extension() != ".gz") ++n;
+        }
+        return n;
+    };
+    for (int i = 0; i < 100 && plain_left() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    CHECK(plain_left() == 0);
+    CHECK(fs::exists(t.path + "/audit_events.log.1.gz"));
+    auto later = check(t.path);
+    CHECK(later.issues.empty());
+    CHECK(later.records == now.records);
 }
 
 TEST_CASE("a torn last line does not swallow the next record") {
