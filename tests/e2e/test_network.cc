@@ -72,6 +72,13 @@ std::string policy_for(const TempDir& dir, int blocked_port, bool ctypes = false
                                       std::to_string(blocked_port) + "]\n");
 }
 
+// libc through ctypes, and sa(port, ip): a struct sockaddr_in, for connects the audit hook never sees.
+const std::string kRawPrelude =
+    "import ctypes, socket, struct, threading\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "def sa(port, ip='127.0.0.1'):\n"
+    "    return struct.pack('<H', 2) + struct.pack('>H', port) + socket.inet_aton(ip) + bytes(8)\n";
+
 }  // namespace
 
 TEST_CASE("network: an allowed domain round-trips data with urllib and a raw socket", "[network]") {
@@ -135,10 +142,7 @@ TEST_CASE("network: raw connects through ctypes are decided by the parent", "[ne
     auto pol = policy_for(dir, blocked.port, /*ctypes=*/true);
     std::string b = std::to_string(blocked.port), p = std::to_string(ok.port);
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
-                   "import ctypes, socket, struct\n"
-                   "libc = ctypes.CDLL(None, use_errno=True)\n"
-                   "def sa(port, ip='127.0.0.1'):\n"
-                   "    return struct.pack('<H', 2) + struct.pack('>H', port) + socket.inet_aton(ip) + bytes(8)\n"
+                   kRawPrelude +
                    "for name, port, ip in [('blocked', " + b + ", '127.0.0.1'), ('other', " + p + ", '127.0.0.2'), ('ok', " + p + ", '127.0.0.1')]:\n"
                    "    fd = libc.socket(2, 1, 0)\n"
                    "    rc = libc.connect(fd, ctypes.create_string_buffer(sa(port, ip), 16), 16)\n"
@@ -164,10 +168,7 @@ TEST_CASE("network: a thread racing the address buffer cannot reach a blocked po
     auto pol = policy_for(dir, blocked.port, /*ctypes=*/true);
     std::string b = std::to_string(blocked.port), p = std::to_string(ok.port);
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
-                   "import ctypes, socket, struct, threading\n"
-                   "libc = ctypes.CDLL(None, use_errno=True)\n"
-                   "def sa(port):\n"
-                   "    return struct.pack('<H', 2) + struct.pack('>H', port) + socket.inet_aton('127.0.0.1') + bytes(8)\n"
+                   kRawPrelude +
                    "good, bad = sa(" + p + "), sa(" + b + ")\n"
                    "buf = ctypes.create_string_buffer(good, 16)\n"
                    "stop = False\n"
