@@ -71,8 +71,9 @@ std::string processes_with(const std::string& tag) {
 TEST_CASE("signals: SIGTERM sent to hive-py reaches the script", "[signals]") {
     LogDir logs;
     Background b({"--log-dir", logs.path, "-c",
-                  "import signal, sys, time\n"
-                  "def on_term(n, f):\n    print('got TERM', flush=True); sys.exit(3)\n"
+                  "import os, signal, sys, time\n"
+                  // os.write, not print: the signal may land while the main code is still inside print().
+                  "def on_term(n, f):\n    os.write(1, b'got TERM\\n'); sys.exit(3)\n"
                   "signal.signal(signal.SIGTERM, on_term)\n"
                   "print('ready', flush=True)\n"
                   "time.sleep(30)\n"});
