@@ -195,12 +195,20 @@ Status compress_file(const std::string& dir, const std::string& src, const std::
 // compressors may meet on one file: each writes its own temporary, the rename is atomic and the
 // contents are equal, and the second unlink finds nothing to remove.
 Status compress_leftovers(const std::string& dir, const std::string& name) {
+    Status first;
     for (const RotatedFile& r : list_rotated(dir, name)) {
         if (r.plain.empty()) continue;
-        if (r.gz.empty()) HIVE_TRY(compress_file(dir, r.plain, dir + "/" + name + "." + std::to_string(r.n) + ".gz"));
-        if (::unlink(r.plain.c_str()) != 0 && errno != ENOENT) return errno_error("unlink", r.plain);
+        if (r.gz.empty()) {
+            Status st = compress_file(dir, r.plain, dir + "/" + name + "." + std::to_string(r.n) + ".gz");
+            if (!st.ok() && st.error().err == ENOENT) continue;  // another compressor finished it meanwhile
+            if (!st.ok()) {
+                if (first.ok()) first = st;
+                continue;  // keep the plain copy; the next files still get their turn
+            }
+        }
+        if (::unlink(r.plain.c_str()) != 0 && errno != ENOENT && first.ok()) first = errno_error("unlink", r.plain);
     }
-    return {};
+    return first;
 }
 
 // A detached process (double fork: nobody has to reap it) that compresses the leftovers. It holds

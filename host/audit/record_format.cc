@@ -113,9 +113,17 @@ LineReader::~LineReader() {
     if (gz_) gzclose(gz_);
 }
 
-Status LineReader::open(const std::string& path) {
-    path_ = path;
+Status LineReader::open(const std::string& path_in) {
+    std::string path = path_in;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && !(path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0)) {
+        // A rotated file listed as plain may have been compressed since (by the background compressor,
+        // audit_log.cc): the same records are in <path>.gz now.
+        path += ".gz";
+        fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) path = path_in;
+    }
+    path_ = path;
     if (fd < 0) return errno_error("open", path);
     if (path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0) {
         gz_ = gzdopen(fd, "rb");  // takes ownership of fd
