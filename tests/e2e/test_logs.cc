@@ -1,5 +1,6 @@
 // The audit trail as a user meets it: measured figures, hash chains that `hive-py audit verify` checks,
 // many runs appending at once, rotation, HMAC, alerts and the readable timeline.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
 #include <regex>
@@ -64,7 +65,11 @@ TEST_CASE("logs: resource figures are measured and track reality", "[logs]") {
         REQUIRE(r.exit_code == 0);
         auto samples = lines(logs.read("resource_usage.log"));
         CHECK(samples.size() >= 5);
-        CHECK(number_after(samples.back(), "cpu_seconds") > number_after(samples.front(), "cpu_seconds"));
+        // The curve rises while the script spins (the very last sample may catch it already gone).
+        double peak = 0;
+        for (auto& l : samples) peak = std::max(peak, number_after(l, "cpu_seconds"));
+        CHECK(peak > number_after(samples.front(), "cpu_seconds"));
+        CHECK(peak >= 0.5);
     }
 }
 
