@@ -215,6 +215,13 @@ bool need_abi(const Run& r, int abi, const char* what) {
 }
 
 // One record of the run in execution_audit.log, with every layer.
+// Nothing secret reached the script's output: the planted secret, a passwd/shadow line, a leak marker.
+void check_nothing_leaked(const Run& r, const std::string& secret) {
+    CHECK(r.o.out.find(secret) == std::string::npos);
+    CHECK(r.o.out.find("root:") == std::string::npos);
+    CHECK(r.o.out.find(".leak=") == std::string::npos);
+}
+
 void check_logged(const Run& r, const std::string& ended) {
     INFO(r.dump());
     CHECK(lines(r.exec_log).size() == 1);
@@ -315,9 +322,7 @@ for i, p in enumerate(T):
             CHECK(x.err == EACCES);
         }
     }
-    CHECK(r.o.out.find(secret) == std::string::npos);
-    CHECK(r.o.out.find("root:") == std::string::npos);
-    CHECK(r.o.out.find(".leak=") == std::string::npos);
+    check_nothing_leaked(r, secret);
     check_logged(r, "exit");
     // The hook saw (and refused) the open() calls; the ctypes ones it could not see.
     CHECK(r.events_log.find("denied_by_hook") != std::string::npos);
@@ -352,9 +357,7 @@ for n in ["shadow-link", "secret-link", "etc-link/shadow", "inner-link", "inner-
             CHECK(x.err == EACCES);
         }
     }
-    CHECK(r.o.out.find(secret) == std::string::npos);
-    CHECK(r.o.out.find("root:") == std::string::npos);
-    CHECK(r.o.out.find(".leak=") == std::string::npos);
+    check_nothing_leaked(r, secret);
 }
 
 TEST_CASE("attack: a hardlink to /etc/passwd or a secret cannot be made in /tmp", "[attack][fs]") {
@@ -417,9 +420,7 @@ print(f"environ_has_secret={int('HIVE_ATTACK_SECRET' in os.environ)} 0")
             CHECK((x.err == EACCES || x.err == ENOENT || x.err == EPERM));
         }
     }
-    CHECK(r.o.out.find(secret) == std::string::npos);
-    CHECK(r.o.out.find("root:") == std::string::npos);
-    CHECK(r.o.out.find(".leak=") == std::string::npos);
+    check_nothing_leaked(r, secret);
     CHECK(r.res("environ_has_secret").rc == 0);  // the script's own environment starts empty
     check_logged(r, "exit");
 }

@@ -79,6 +79,15 @@ const std::string kRawPrelude =
     "def sa(port, ip='127.0.0.1'):\n"
     "    return struct.pack('<H', 2) + struct.pack('>H', port) + socket.inet_aton(ip) + bytes(8)\n";
 
+// Two local servers (one on a blocked port), a log dir and a policy that allows ctypes and `localhost`.
+struct RawSetup {
+    Server ok, blocked;
+    TempDir dir;
+    LogDir logs;
+    std::string policy = policy_for(dir, blocked.port, /*ctypes=*/true);
+    std::string b = std::to_string(blocked.port), p = std::to_string(ok.port);
+};
+
 }  // namespace
 
 TEST_CASE("network: an allowed domain round-trips data with urllib and a raw socket", "[network]") {
@@ -135,12 +144,10 @@ TEST_CASE("network: blocked port, other address, other name and UDP all fail wit
 }
 
 TEST_CASE("network: raw connects through ctypes are decided by the parent", "[network][attack]") {
-    Server ok;
-    Server blocked;
-    TempDir dir;
-    LogDir logs;
-    auto pol = policy_for(dir, blocked.port, /*ctypes=*/true);
-    std::string b = std::to_string(blocked.port), p = std::to_string(ok.port);
+    RawSetup net;
+    Server &ok = net.ok, &blocked = net.blocked;
+    LogDir& logs = net.logs;
+    const std::string &pol = net.policy, &b = net.b, &p = net.p;
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
                    kRawPrelude +
                    "for name, port, ip in [('blocked', " + b + ", '127.0.0.1'), ('other', " + p + ", '127.0.0.2'), ('ok', " + p + ", '127.0.0.1')]:\n"
@@ -161,12 +168,10 @@ TEST_CASE("network: raw connects through ctypes are decided by the parent", "[ne
 }
 
 TEST_CASE("network: a thread racing the address buffer cannot reach a blocked port", "[network][attack]") {
-    Server ok;
-    Server blocked;
-    TempDir dir;
-    LogDir logs;
-    auto pol = policy_for(dir, blocked.port, /*ctypes=*/true);
-    std::string b = std::to_string(blocked.port), p = std::to_string(ok.port);
+    RawSetup net;
+    Server &ok = net.ok, &blocked = net.blocked;
+    LogDir& logs = net.logs;
+    const std::string &pol = net.policy, &b = net.b, &p = net.p;
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
                    kRawPrelude +
                    "good, bad = sa(" + p + "), sa(" + b + ")\n"
