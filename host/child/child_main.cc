@@ -29,7 +29,8 @@ void forward(int sig, siginfo_t* info, void*) {
 }
 
 // Close every fd not in `keep`. close_range is the fast path; under our seccomp filter (the script's
-// process is forked after it) close_range is ENOSYS, so fall back to close() up to RLIMIT_NOFILE.
+// process is forked after it) a range over the channel's fds is ENOSYS, so fall back to close() up to
+// RLIMIT_NOFILE for that range.
 void close_range_or_loop(unsigned lo, unsigned hi) {
     if (syscall(SYS_close_range, lo, hi, 0) == 0) return;
     rlimit rl{};
@@ -118,7 +119,6 @@ void init_main(const Args& a) {
         std::vector<int> script_keep = a.keep_fds;
         script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd});
         close_all_except(script_keep);
-        // close_range is ENOSYS under our seccomp filter: close what the script must not hold by hand.
         if (applied.listener_fd >= 0) close(applied.listener_fd);
         clearenv();
         for (const auto& kv : a.env) putenv(const_cast<char*>(kv.c_str()));

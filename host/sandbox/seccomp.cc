@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <initializer_list>
@@ -231,11 +232,20 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
             b.add(SCMP_ACT_ERRNO(EPERM), "dup3", {eq32(1, fd)});
             fds += (fds.empty() ? "" : ",") + std::to_string(fd);
         }
-        // NB: close_range(first, last) could close a protected fd, and a range compare cannot be made on
-        // 32 bits. ENOSYS makes CPython (os.closerange, subprocess) and glibc fall back to close().
-        b.add(SCMP_ACT_ERRNO(ENOSYS), "close_range");
+        // close_range(first, last) is refused (ENOSYS: CPython's os.closerange, subprocess and glibc then
+        // fall back to close(), which the rules above check) when [first, last] meets
+        // [lowest, highest] protected fd. The kernel reads both bounds as unsigned int, and a 64-bit
+        // compare of a register whose upper half is set would pass a range the kernel truncates into the
+        // protected fds: any bound above 32 bits is refused too. A range clear of them is allowed, so
+        // closing everything above the channel costs one call, not one per fd.
+        auto [lo, hi] = std::minmax_element(protected_fds.begin(), protected_fds.end());
+        b.add(SCMP_ACT_ERRNO(ENOSYS), "close_range", {SCMP_A0(SCMP_CMP_GT, 0xffffffffULL)});
+        b.add(SCMP_ACT_ERRNO(ENOSYS), "close_range", {SCMP_A1(SCMP_CMP_GT, 0xffffffffULL)});
+        b.add(SCMP_ACT_ERRNO(ENOSYS), "close_range",
+              {SCMP_A0(SCMP_CMP_LE, std::uint64_t(*hi)), SCMP_A1(SCMP_CMP_GE, std::uint64_t(*lo))});
         out.summary.push_back("EPERM: close/dup2/dup3 onto protected fds " + fds +
-                              "; ENOSYS: close_range");
+                              "; ENOSYS: close_range over " + std::to_string(*lo) + ".." +
+                              std::to_string(*hi));
     }
 
     HIVE_TRY(b.status());

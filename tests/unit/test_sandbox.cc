@@ -596,13 +596,50 @@ TEST_CASE("seccomp: protected fds cannot be closed or replaced", "[seccomp]") {
         m += expect_errno("close(fd | 1<<32)", ::syscall(SYS_close, (1UL << 32) | unsigned(fd)), EPERM);
         m += expect_errno("dup2 onto", ::dup2(0, fd), EPERM);
         m += expect_errno("dup3 onto", ::dup3(0, fd, O_CLOEXEC), EPERM);
-        m += expect_errno("close_range", ::syscall(SYS_close_range, 3, ~0U, 0), ENOSYS);
+        m += expect_errno("close_range over it", ::syscall(SYS_close_range, 3, ~0U, 0), ENOSYS);
         m += expect_ok("write to protected fd", ::write(fd, "k", 1));
         int other = ::dup(0);
         m += expect_ok("close another fd", ::close(other));
         return m;
     });
     ::close(p[1]);
+    CHECK_CHILD_OK(r);
+    char c = 0;
+    CHECK(::read(p[0], &c, 1) == 1);
+    CHECK(c == 'k');
+    ::close(p[0]);
+}
+
+TEST_CASE("seccomp: close_range may close around the protected fds, never over them", "[seccomp]") {
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    constexpr int kProtected = 100;
+    REQUIRE(::dup2(p[1], kProtected) == kProtected);
+    ::close(p[1]);
+    auto r = under_seccomp(Policy{}, {kProtected}, [&] {
+        std::string m;
+        constexpr unsigned long hi_bit = 1UL << 32;
+        m += expect_errno("close_range(3, ~0)", ::syscall(SYS_close_range, 3, ~0U, 0), ENOSYS);
+        m += expect_errno("close_range(100, 100)", ::syscall(SYS_close_range, kProtected, kProtected, 0), ENOSYS);
+        m += expect_errno("close_range(100, 100, CLOEXEC)",
+                          ::syscall(SYS_close_range, kProtected, kProtected, 4 /* CLOSE_RANGE_CLOEXEC */), ENOSYS);
+        // Upper register halves the kernel truncates away: (1<<32)|100 is fd 100 to close_range.
+        m += expect_errno("close_range(1<<32|100, 100)",
+                          ::syscall(SYS_close_range, hi_bit | kProtected, kProtected, 0), ENOSYS);
+        m += expect_errno("close_range(0, 1<<32|100)", ::syscall(SYS_close_range, 0, hi_bit | kProtected, 0),
+                          ENOSYS);
+        m += expect_errno("close_range(1<<32|101, 1<<32|99)",
+                          ::syscall(SYS_close_range, hi_bit | 101, hi_bit | 99, 0), ENOSYS);
+        // Ranges clear of fd 100 close in one call.
+        int below = ::dup2(0, 60), above = ::dup2(0, 140);
+        m += expect_ok("close_range(50, 99)", ::syscall(SYS_close_range, 50, kProtected - 1, 0));
+        m += expect_ok("close_range(101, ~0)", ::syscall(SYS_close_range, kProtected + 1, ~0U, 0));
+        if (below != 60 || ::fcntl(60, F_GETFD) != -1) m += "fd 60 is still open; ";
+        if (above != 140 || ::fcntl(140, F_GETFD) != -1) m += "fd 140 is still open; ";
+        m += expect_ok("write to protected fd", ::write(kProtected, "k", 1));
+        return m;
+    });
+    ::close(kProtected);
     CHECK_CHILD_OK(r);
     char c = 0;
     CHECK(::read(p[0], &c, 1) == 1);
