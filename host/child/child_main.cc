@@ -151,6 +151,7 @@ void init_main(const Args& a) {
             if (a.plan.ns.set.pid) kill(-1, SIGKILL);
         }
     }
+    getrusage(RUSAGE_CHILDREN, &r.usage);
     [[maybe_unused]] ssize_t n = write(a.report_fd, &r, sizeof r);
     _exit(0);
 }

@@ -3,6 +3,9 @@
 // delivers it whole.
 #pragma once
 
+#include <limits.h>
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <cstring>
 
@@ -18,13 +21,16 @@ struct Report {
     std::uint32_t layers = 0;      // bit set of Layer applied
     char step[28] = {};
     char message[400] = {};
+    // script_ended: the usage of every process the init reaped (getrusage(RUSAGE_CHILDREN)), so that the
+    // parent can write the run's record while the init and its namespaces are still being torn down.
+    rusage usage{};
 
     void set_text(const char* s, const char* m) {
         std::strncpy(step, s, sizeof step - 1);
         std::strncpy(message, m, sizeof message - 1);
     }
 };
-static_assert(sizeof(Report) <= 512, "a report must fit one atomic pipe write");
+static_assert(sizeof(Report) <= PIPE_BUF, "a report must fit one atomic pipe write");
 
 enum Layer : std::uint32_t {
     layer_cgroup = 1, layer_rlimits = 2, layer_namespaces = 4, layer_no_new_privs = 8, layer_landlock = 16,

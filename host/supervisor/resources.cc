@@ -69,7 +69,7 @@ std::string Usage::json() const {
             .add("disk_bytes_read", std::int64_t(io.read_bytes))
             .add("disk_bytes_written", std::int64_t(io.write_bytes));
     }
-    o.add("source", "wait4 rusage of the reaped process tree; /proc/<pid>/io of the sandbox init");
+    o.add("source", "rusage of the reaped process tree (the sandbox init's RUSAGE_CHILDREN, or wait4 of the init); /proc/<pid>/io of the sandbox init");
     return o.str();
 }
 

@@ -339,6 +339,7 @@ int run_script(const Options& opts) {
     IoCounters io;
     double peak_sample_rss = 0;
     Clock::time_point exit_seen{};
+    bool init_to_reap = false;  // the run ended on the init's report; the init itself is reaped last
 
     auto relay = [&](int fd, bool is_out) -> bool {
         char buf[65536];
@@ -374,6 +375,21 @@ int run_script(const Options& opts) {
                                                         ": every connect() of the script stays blocked");
         } else if (rr.kind != child::Report::listener) {
             reports.push_back(rr);
+            if (rr.kind == child::Report::script_ended && !exited) {
+                // Every process of the run is reaped (the init sends this after waitpid says ECHILD) and
+                // the script's usage is in the report. The init's own exit - its namespaces torn down, ~1 ms
+                // here - overlaps the records written below instead of preceding them. Its I/O counters
+                // include the reaped processes' once it has reaped them; reading them from a live init
+                // needs ptrace rights over it (the init is not dumpable), which root has. Otherwise they
+                // are read from its zombie as before.
+                IoCounters live = read_io(child);
+                if (live.valid) {
+                    io = live;
+                    ru = rr.usage;
+                    exited = init_to_reap = true;
+                    exit_seen = Clock::now();
+                }
+            }
         }
     };
 
@@ -420,7 +436,7 @@ int run_script(const Options& opts) {
                 std::uint64_t v;
                 [[maybe_unused]] ssize_t k = read(ring->wake_fd(), &v, sizeof v);
             }
-            if (i_pid >= 0 && fds[i_pid].revents) {
+            if (i_pid >= 0 && fds[i_pid].revents && !exited) {
                 // The init is a zombie: read its I/O counters (its reaped children's included) before
                 // reaping it.
                 siginfo_t si {};
@@ -509,6 +525,7 @@ int run_script(const Options& opts) {
         for (auto& a : alerter.for_stderr())
             std::fprintf(stderr, "hive-py: alert: %s (run %s)\n", a.c_str(), rs.run_id().c_str());
     }
+    if (init_to_reap) waitpid(child, nullptr, 0);
     return exit_code;
 }
 
