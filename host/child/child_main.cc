@@ -109,6 +109,7 @@ void init_main(const Args& a) {
     pid_t pid = fork();
     if (pid < 0) report_failure(a.report_fd, "fork", errno_error("fork", "script process"));
     if (pid == 0) {
+        interpreter::prefault();
         struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;
         for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &dfl, nullptr);

@@ -116,6 +116,8 @@ PYBIND11_EMBEDDED_MODULE(_hive_guard, m) {
     }, py::arg("fullname"), py::arg("path") = py::none(), py::arg("target") = py::none());
 }
 
+void prefault() { populate_data_segment(); }
+
 void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     // The hook goes in before the interpreter exists: nothing in Python can remove it or veto it.
     if (!hook::install(&hook_cfg)) fail(report_fd, "PySys_AddAuditHook failed");
@@ -167,7 +169,6 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     std::vector<const char*> cargv;
     for (auto& a : argv) cargv.push_back(a.c_str());
 
-    populate_data_segment();
     PyObjectArenaAllocator arenas{nullptr, arena_alloc, arena_free};
     PyObject_SetArenaAllocator(&arenas);
     try {

@@ -13,4 +13,8 @@ namespace hive::interpreter {
 // are written to `report_fd` and end the process with 125.
 [[noreturn]] void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd);
 
+// First thing in the script's process, before anything else writes memory: breaks copy-on-write for the
+// executable's data segment and the inherited heap in one call each (see interpreter.cc).
+void prefault();
+
 }  // namespace hive::interpreter
