@@ -101,7 +101,21 @@ void arena_free(void*, void* p, std::size_t size) { munmap(p, size); }
 // The meta-path finder: refuses denied imports for every route through importlib (import statement,
 // __import__, importlib.import_module, which raises no `import` audit event), before any other finder
 // looks. The audit hook backs it up for what bypasses sys.meta_path (extension loaders, open_code).
-PYBIND11_EMBEDDED_MODULE(_hive_guard, m) {
+// PYBIND11_EMBEDDED_MODULE without its static registration object: that one calls PyImport_AppendInittab
+// from a static initializer, in every hive-py process - the parent too, which never runs Python (a
+// dozen page faults at every start). run() registers the module in the script's process instead.
+static ::pybind11::module_::module_def guard_module_def;
+static void init_guard_module(py::module_& m);
+extern "C" PyObject* hive_init_guard_module() {
+    auto m = py::module_::create_extension_module("_hive_guard", nullptr, &guard_module_def);
+    try {
+        init_guard_module(m);
+        return m.ptr();
+    }
+    PYBIND11_CATCH_INIT_EXCEPTIONS
+}
+
+void init_guard_module(py::module_& m) {
     m.def("find_spec", [](py::str fullname, py::object, py::object) -> py::object {
         std::string why = hook::import_refusal(std::string(fullname));
         if (!why.empty()) {
@@ -121,6 +135,8 @@ void prefault() { populate_data_segment(); }
 void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     // The hook goes in before the interpreter exists: nothing in Python can remove it or veto it.
     if (!hook::install(&hook_cfg)) fail(report_fd, "PySys_AddAuditHook failed");
+
+    if (PyImport_AppendInittab("_hive_guard", hive_init_guard_module) != 0) fail(report_fd, "PyImport_AppendInittab failed");
 
     // UTF-8 mode: the script's environment is empty (no LANG), and output must still be UTF-8.
     PyPreConfig pre;
