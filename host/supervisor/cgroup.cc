@@ -1,10 +1,13 @@
 #include "supervisor/cgroup.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -54,6 +57,27 @@ bool find_pids_hierarchy(std::string& base) {
         }
     }
     return false;
+}
+
+// A run's cgroup outlives it only when hive-py itself was killed (SIGKILL leaves no chance to remove it).
+// Each run clears such leftovers beside its own: a `hive-py-<16 hex>` cgroup untouched for a minute. A
+// live run's cgroup is never taken: rmdir refuses a cgroup that has processes (EBUSY), and one just made
+// by a starting run is seconds from its first process, not a minute.
+void remove_stale_siblings(const std::string& base) {
+    DIR* d = opendir(base.c_str());
+    if (!d) return;
+    const std::time_t now = std::time(nullptr);
+    while (dirent* e = readdir(d)) {
+        const char* n = e->d_name;
+        if (std::strncmp(n, "hive-py-", 8) != 0 || std::strlen(n) != 8 + 16 ||
+            std::strspn(n + 8, "0123456789abcdef") != 16)
+            continue;
+        std::string path = base + "/" + n;
+        struct stat st {};
+        if (lstat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || now - st.st_mtime < 60) continue;
+        rmdir(path.c_str());
+    }
+    closedir(d);
 }
 
 }  // namespace
@@ -106,6 +130,7 @@ RunCgroup::~RunCgroup() {
         kill_all();
         std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
+    remove_stale_siblings(path_.substr(0, path_.rfind('/')));
 }
 
 }  // namespace hive

@@ -2,11 +2,15 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 
@@ -109,4 +113,79 @@ TEST_CASE("signals: a hive-py killed with SIGKILL takes the whole sandbox with i
     for (int i = 0; i < 40 && !(left = processes_with(tag)).empty(); ++i)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     CHECK(left.empty());
+}
+
+namespace {
+
+// The cgroup directory of `pid` in the pids hierarchy, or "" where there is none (cgroup v1 pids
+// controller or a cgroup v2 tree; the same lookup hive-py makes).
+std::string pids_cgroup_dir_of(pid_t pid) {
+    std::ifstream mounts("/proc/self/mounts");
+    std::string dev, mnt, type, opts, rest, v1, v2;
+    while (mounts >> dev >> mnt >> type >> opts) {
+        std::getline(mounts, rest);
+        if (type == "cgroup" && ("," + opts + ",").find(",pids,") != std::string::npos) v1 = mnt;
+        if (type == "cgroup2" && v2.empty()) v2 = mnt;
+    }
+    std::ifstream cg("/proc/" + std::to_string(pid) + "/cgroup");
+    std::string line;
+    while (std::getline(cg, line)) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        std::string ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if (!v1.empty() && ("," + ctrls + ",").find(",pids,") != std::string::npos) return v1 + path;
+        if (v1.empty() && ctrls.empty() && !v2.empty()) return v2 + path;
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("signals: the pids cgroup a SIGKILLed hive-py leaves is cleared by a later run, and no live one",
+          "[signals][cgroup]") {
+    if (geteuid() != 0) {
+        WARN("SKIPPED: the per-run pids cgroup is made for root runs only");
+        return;
+    }
+    LogDir logs;
+    Background b({"--log-dir", logs.path, "-c", "import time\nprint('ready', flush=True)\ntime.sleep(60)\n"});
+    REQUIRE(b.wait_for("ready\n"));
+    // The sandbox's init is hive-py's child; its cgroup is the run's.
+    std::string init_pid = run({"/usr/bin/pgrep", "-P", std::to_string(b.pid)}).out;
+    REQUIRE(!init_pid.empty());
+    const std::string run_cg = pids_cgroup_dir_of(pid_t(std::atoi(init_pid.c_str())));
+    INFO("run cgroup: " << run_cg);
+    if (run_cg.empty() || run_cg.find("/hive-py-") == std::string::npos) {
+        kill(b.pid, SIGKILL);
+        b.finish();
+        WARN("SKIPPED: no per-run pids cgroup on this machine");
+        return;
+    }
+    kill(b.pid, SIGKILL);
+    b.finish();
+    // The sandbox dies with hive-py, but nobody was left to remove the cgroup.
+    for (int i = 0; i < 40 && !hivetest::read_file(run_cg + "/cgroup.procs").empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    REQUIRE(hivetest::read_file(run_cg + "/cgroup.procs").empty());
+    REQUIRE(std::filesystem::is_directory(run_cg));
+
+    // Left for over a minute (its time set back), it goes with the next run; a cgroup made a moment ago
+    // (a run starting beside this one) stays.
+    timespec old[2];
+    clock_gettime(CLOCK_REALTIME, &old[0]);
+    old[0].tv_sec -= 120;
+    old[1] = old[0];
+    REQUIRE(utimensat(AT_FDCWD, run_cg.c_str(), old, 0) == 0);
+    const std::string base = run_cg.substr(0, run_cg.rfind('/'));
+    char fresh_name[40];
+    std::snprintf(fresh_name, sizeof fresh_name, "hive-py-%016llx", 0xfeed0000ULL + unsigned(getpid()));
+    const std::string fresh = base + "/" + fresh_name;
+    REQUIRE(mkdir(fresh.c_str(), 0755) == 0);
+
+    Outcome h = hive({"--log-dir", logs.path, "-c", "print('next run')"});
+    CHECK(h.exit_code == 0);
+    CHECK(h.out == "next run\n");
+    CHECK_FALSE(std::filesystem::exists(run_cg));
+    CHECK(std::filesystem::is_directory(fresh));
+    rmdir(fresh.c_str());
 }
