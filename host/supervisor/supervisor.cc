@@ -4,6 +4,7 @@
 #include "supervisor/supervisor.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/random.h>
@@ -317,6 +318,12 @@ int run_script(const Options& opts) {
     pp.err_w.reset();
     pp.life_r.reset();
     UniqueFd pidfd(int(syscall(SYS_pidfd_open, child, 0)));
+    // The parent's heap from here on: writing down thousands of events grows and frees it in batches, and
+    // glibc's default (give memory back past 128 KiB free at the top) made it shrink and grow again every
+    // batch, each new page a fault (~40 brk calls in a 5,000-file run). Set after the clone: the sandbox
+    // keeps glibc's defaults.
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 1 << 20);
 
     struct sigaction sa {};
     sa.sa_sigaction = on_parent_signal;
@@ -339,6 +346,7 @@ int run_script(const Options& opts) {
     IoCounters io;
     double peak_sample_rss = 0;
     Clock::time_point exit_seen{};
+    bool events_flowing = false;  // the last drain found records: come back soon
     bool init_to_reap = false;  // the run ended on the init's report; the init itself is reaped last
 
     auto relay = [&](int fd, bool is_out) -> bool {
@@ -418,7 +426,11 @@ int run_script(const Options& opts) {
         if (network && network->guard->fd() >= 0) { i_net = n; fds[n++] = {network->guard->fd(), POLLIN, 0}; }
         i_wake = n;
         fds[n++] = {ring->wake_fd(), POLLIN, 0};
-        auto until = std::min<Clock::time_point>({deadline, next_sample, now + std::chrono::milliseconds(50)});
+        // While events flow, drain every 2 ms rather than at the writer's half-full wake-up or the 50 ms
+        // tick: the work of writing them down overlaps the script instead of piling up for its end (a
+        // 5,000-file script's run ended ~15 ms after its last line before).
+        auto until = std::min<Clock::time_point>(
+            {deadline, next_sample, now + std::chrono::milliseconds(events_flowing ? 2 : 50)});
         int timeout_ms = int(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
         int r = poll(fds, nfds_t(n), timeout_ms);
         if (r < 0 && errno != EINTR) break;
@@ -447,7 +459,11 @@ int run_script(const Options& opts) {
                 exit_seen = Clock::now();
             }
         }
-        rs.take(channel::drain(ring->header(), exited));
+        {
+            channel::Drained d = channel::drain(ring->header(), exited);
+            events_flowing = !d.records.empty();
+            rs.take(std::move(d));
+        }
         if (Clock::now() >= next_sample && !exited) {
             next_sample += sample_every;
             Sample s = sample_tree(cgroup ? cgroup->pids() : std::vector<pid_t>{child});
