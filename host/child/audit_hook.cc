@@ -2,6 +2,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <time.h>
@@ -29,6 +30,7 @@ std::uint64_t g_startup_events = 0;
 std::uint64_t g_seq = 0;
 pid_t g_pid = 0;
 thread_local bool t_in_hook = false;
+PyTypeObject* g_direntry_type = nullptr;  // posix.DirEntry, taken before the script's first line
 
 void after_fork_child() {
     g_pid = getpid();
@@ -79,6 +81,94 @@ Class classify(std::string_view n) {
 }
 
 // ---- rendering arguments without running Python code ----
+
+// `dict[name]` without running code: PyDict_GetItem would compare a colliding key with ==, which runs
+// the __eq__ of a str subclass a script put into a class dict. Only exact str keys are compared, in C.
+PyObject* dict_get_exact(PyObject* dict, const char* name) {
+    if (!dict || !PyDict_CheckExact(dict)) return nullptr;
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(dict, &pos, &k, &v))
+        if (PyUnicode_CheckExact(k) && PyUnicode_CompareWithASCIIString(k, name) == 0) return v;
+    return nullptr;
+}
+
+// The object stored in the slot `name` of `type` (a member descriptor: a C offset into the object, read
+// without calling anything), or null when unset.
+PyObject* slot_object(PyObject* o, PyTypeObject* type, const char* name) {
+    PyObject* d = dict_get_exact(type->tp_dict, name);
+    if (!d || !Py_IS_TYPE(d, &PyMemberDescr_Type)) return nullptr;
+    auto* md = reinterpret_cast<PyMemberDescrObject*>(d);
+    if (md->d_common.d_type != type || md->d_member->type != T_OBJECT_EX) return nullptr;
+    return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(o) + md->d_member->offset);
+}
+
+// The same, when it is an exact str or bytes.
+PyObject* slot_value(PyObject* o, PyTypeObject* type, const char* name) {
+    PyObject* v = slot_object(o, type, name);
+    return v && (PyUnicode_CheckExact(v) || PyBytes_CheckExact(v)) ? v : nullptr;
+}
+
+// pathlib's str() of a PurePosixPath, rebuilt from its parsed parts as pathlib 3.11 does
+// (_format_parsed_parts): drive + root + "/".join(parts[1:]) with a drive or root, else "/".join(parts),
+// "." when empty. Null unless every part is an exact str.
+PyObject* posix_path_text(PyObject* o, PyTypeObject* pure_path) {
+    PyObject* drv = slot_object(o, pure_path, "_drv");
+    PyObject* root = slot_object(o, pure_path, "_root");
+    PyObject* parts = slot_object(o, pure_path, "_parts");
+    if (!drv || !root || !parts || !PyUnicode_CheckExact(drv) || !PyUnicode_CheckExact(root) ||
+        !PyList_CheckExact(parts))
+        return nullptr;
+    std::string out;
+    auto add = [&](PyObject* s) {
+        Py_ssize_t n = 0;
+        const char* c = PyUnicode_AsUTF8AndSize(s, &n);
+        if (!c) return false;
+        out.append(c, std::size_t(n));
+        return true;
+    };
+    if (!add(drv) || !add(root)) return (PyErr_Clear(), nullptr);
+    const bool anchored = PyUnicode_GET_LENGTH(drv) > 0 || PyUnicode_GET_LENGTH(root) > 0;
+    for (Py_ssize_t i = anchored ? 1 : 0, first = i; i < PyList_GET_SIZE(parts); ++i) {
+        PyObject* part = PyList_GET_ITEM(parts, i);
+        if (!PyUnicode_CheckExact(part)) return nullptr;
+        if (i > first) out += '/';
+        if (!add(part)) return (PyErr_Clear(), nullptr);
+    }
+    if (out.empty()) out = ".";
+    return PyUnicode_FromStringAndSize(out.data(), Py_ssize_t(out.size()));  // new reference
+}
+
+// The path of a path-like object the stdlib makes, read without running any of the script's code (no
+// __fspath__, no __str__): os.DirEntry's `path` member, and pathlib's cached string (`_str`, which
+// PurePath.__fspath__ fills in before any os function or open() raises its event). Only for the
+// stdlib's own classes and subclasses that do not redefine __fspath__/__str__; anything else is null
+// and shows as its type name. (A script that replaces pathlib itself could make the cached string
+// differ from what it opens; Landlock decides on the real path either way.)
+// Returns a new reference.
+PyObject* stdlib_path_of(PyObject* o) {
+    PyTypeObject* t = Py_TYPE(o);
+    if (g_direntry_type && t == g_direntry_type) return Py_XNewRef(slot_value(o, t, "path"));
+    PyObject* mro = t->tp_mro;
+    if (!mro || !PyTuple_CheckExact(mro)) return nullptr;
+    bool posix = false;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); ++i) {
+        auto* c = reinterpret_cast<PyTypeObject*>(PyTuple_GET_ITEM(mro, i));
+        if (!c->tp_dict) return nullptr;
+        if (std::strcmp(c->tp_name, "PurePosixPath") == 0) posix = true;
+        if (std::strcmp(c->tp_name, "PurePath") == 0) {
+            PyObject* mod = dict_get_exact(c->tp_dict, "__module__");
+            if (!mod || !PyUnicode_CheckExact(mod) || PyUnicode_CompareWithASCIIString(mod, "pathlib") != 0)
+                return nullptr;
+            if (PyObject* cached = slot_value(o, c, "_str")) return Py_NewRef(cached);
+            return posix ? posix_path_text(o, c) : nullptr;  // str() not called yet: from its parts
+        }
+        // A subclass that computes its own path: what it opens may differ from the cached string.
+        if (dict_get_exact(c->tp_dict, "__fspath__") || dict_get_exact(c->tp_dict, "__str__"))
+            return nullptr;
+    }
+    return nullptr;
+}
 
 void render(PyObject* o, std::string& out, int depth) {
     if (out.size() > channel::kMaxArgBytes) return;
@@ -133,6 +223,9 @@ void render(PyObject* o, std::string& out, int depth) {
             render(tuple ? PyTuple_GET_ITEM(o, i) : PyList_GET_ITEM(o, i), out, depth + 1);
         }
         out += tuple ? ')' : ']';
+    } else if (PyObject* path = stdlib_path_of(o)) {
+        render(path, out, depth);  // str or bytes: a path-like shows as its path
+        Py_DECREF(path);
     } else {
         // Anything else is shown by its type name only: a repr() or __fspath__ here would run the
         // script's code inside the hook.
@@ -157,6 +250,11 @@ bool text_of(PyObject* o, std::string& out) {
     if (PyBytes_CheckExact(o)) {
         out.assign(PyBytes_AS_STRING(o), std::size_t(PyBytes_GET_SIZE(o)));
         return true;
+    }
+    if (PyObject* path = stdlib_path_of(o)) {
+        bool ok = text_of(path, out);
+        Py_DECREF(path);
+        return ok;
     }
     return false;
 }
@@ -455,6 +553,20 @@ bool install(Config* cfg) {
     g_pid = getpid();
     pthread_atfork(nullptr, nullptr, after_fork_child);
     return PySys_AddAuditHook(hook, nullptr) == 0;
+}
+
+void learn_types() {
+    // posix is built in and imported by the interpreter's own start-up: no script code has run yet.
+    PyObject* posix = PyImport_ImportModule("posix");
+    if (!posix) {
+        PyErr_Clear();
+        return;
+    }
+    PyObject* t = PyObject_GetAttrString(posix, "DirEntry");
+    Py_DECREF(posix);
+    if (t && PyType_Check(t)) g_direntry_type = reinterpret_cast<PyTypeObject*>(t);  // kept for the run
+    else Py_XDECREF(t);
+    PyErr_Clear();
 }
 
 void learn_stdlib_names() {

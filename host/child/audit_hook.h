@@ -42,6 +42,9 @@ bool install(Config* cfg);
 // After the interpreter is up: learn sys.stdlib_module_names (allowed by default).
 void learn_stdlib_names();
 
+// After the interpreter starts, before the script: the stdlib types whose path the hook may read (os.DirEntry).
+void learn_types();
+
 // The import decision, shared with the meta-path finder. Returns "" when allowed, else the reason.
 std::string import_refusal(std::string_view fullname);
 

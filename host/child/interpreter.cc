@@ -195,6 +195,7 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     }
 
     hook::learn_stdlib_names();
+    hook::learn_types();
     {
         py::module_ sys = py::module_::import("sys");
         if (spec.mode == ScriptSpec::Mode::file) {

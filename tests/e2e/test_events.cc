@@ -418,6 +418,55 @@ print(calls)
     require_line(r.events, "open", "file", {d.path + "/real.txt", "r", "524288"}, "allowed");
 }
 
+TEST_CASE("the stdlib's path-likes (pathlib, os.DirEntry) are logged as their paths and checked by the hook",
+          "[events]") {
+    TempDir d;
+    LogDir logs;
+    d.file("in.txt", "one");
+    d.file("in2.txt", "two");
+    d.file("in3.txt", "three");
+    // shutil raises its events with the arguments as given: Path objects whose str() was never asked
+    // for, a DirEntry, a PosixPath subclass that computes its own path (its type name only: reading it
+    // would run the script's code).
+    const std::string script = R"(import os, shutil, pathlib
+D = pathlib.Path(os.path.dirname(os.path.abspath(__file__)))
+shutil.copyfile(D / 'in.txt', D / 'out.txt')
+try:
+    shutil.copyfile(D / 'in.txt', pathlib.PurePosixPath('/usr/lib/hive-test-x.txt'))
+except PermissionError as e:
+    print('refused:', e)
+entry = next(e for e in os.scandir(D) if e.name == 'in2.txt')
+shutil.copyfile(entry, D / 'out2.txt')
+class Mine(pathlib.PosixPath):
+    def __fspath__(self):
+        return str(D / 'in3.txt')
+shutil.copyfile(Mine('/nowhere'), str(D / 'out3.txt'))
+print(open(D / 'out.txt').read(), open(D / 'out2.txt').read(), open(D / 'out3.txt').read())
+)";
+    auto r = run_script(d, logs, script);
+    REQUIRE(r.o.exit_code == 0);
+    CHECK(r.o.out == "refused: [Errno 13] hive-py: writing outside security.filesystem.allowed_paths: "
+                     "'/usr/lib/hive-test-x.txt'\none two three\n");
+    CHECK_FALSE(exists("/usr/lib/hive-test-x.txt"));
+    const std::vector<json> copies = [&] {
+        std::vector<json> v;
+        for (auto& e : r.events)
+            if (e["event"] == "shutil.copyfile") v.push_back(e);
+        return v;
+    }();
+    REQUIRE(copies.size() == 4);
+    CHECK(copies[0]["args"] == json({d.path + "/in.txt", d.path + "/out.txt"}));
+    CHECK(copies[0]["decision"] == "allowed");
+    CHECK(copies[1]["args"] == json({d.path + "/in.txt", "/usr/lib/hive-test-x.txt"}));
+    CHECK(copies[1]["decision"] == "denied_by_hook");
+    CHECK(copies[2]["args"] == json({d.path + "/in2.txt", d.path + "/out2.txt"}));
+    CHECK(copies[2]["decision"] == "allowed");
+    CHECK(copies[3]["args"] == json({"<Mine>", d.path + "/out3.txt"}));
+    const json* s = find_security(r.security, "denied", "shutil.copyfile");
+    REQUIRE(s != nullptr);
+    CHECK((*s)["event"]["args"] == json({d.path + "/in.txt", "/usr/lib/hive-test-x.txt"}));
+}
+
 TEST_CASE("a 100 KB argument is cut and marked ...[truncated]", "[events]") {
     TempDir d;
     LogDir logs;
