@@ -55,11 +55,14 @@ void add_siblings(const std::string& dir, hook::Config& cfg) {
 // Linker-defined bounds of the executable's writable data (non-PIE and PIE alike).
 extern "C" char __data_start[], _end[];
 
-// Break copy-on-write for the whole data segment in one call before the interpreter starts. Starting
-// CPython writes into hundreds of its static objects' pages (deep-frozen code, interned strings, static
-// types): each first write is a page fault, and page faults are what start-up mostly costs on a VM with
-// expensive faults (PLATFORM-NOTES; ~12-30 us each here, against ~1.5 us per page populated in one call).
-void populate_data_segment() {
+}  // namespace
+
+// Break copy-on-write for the whole data segment in one call, first thing in the script's process.
+// Starting CPython writes into hundreds of its static objects' pages (deep-frozen code, interned
+// strings, static types): each first write is a page fault, and page faults are what start-up mostly
+// costs on a VM with expensive faults (12-30 us each here, against ~1.5 us per page populated in one
+// call; README "Performance").
+void prefault() {
 #ifdef MADV_POPULATE_WRITE
     const auto page = std::uintptr_t(sysconf(_SC_PAGESIZE));
     const auto lo = std::uintptr_t(__data_start) & ~(page - 1);
@@ -76,6 +79,8 @@ void populate_data_segment() {
     }
 #endif
 }
+
+namespace {
 
 // obmalloc's arenas (1 MiB each) with their pages populated in one call: starting the interpreter fills
 // its first arenas page by page, a fault per page. Only the first few are populated eagerly, enough for
@@ -129,8 +134,6 @@ void init_guard_module(py::module_& m) {
         return py::none();
     }, py::arg("fullname"), py::arg("path") = py::none(), py::arg("target") = py::none());
 }
-
-void prefault() { populate_data_segment(); }
 
 void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     // The hook goes in before the interpreter exists: nothing in Python can remove it or veto it.
