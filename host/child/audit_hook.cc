@@ -134,6 +134,7 @@ PyObject* posix_path_text(PyObject* o, PyTypeObject* pure_path) {
         if (!PyUnicode_CheckExact(part)) return nullptr;
         if (i > first) out += '/';
         if (!add(part)) return (PyErr_Clear(), nullptr);
+        if (out.size() > channel::kMaxArgBytes) break;  // the record cuts and marks it anyway
     }
     if (out.empty()) out = ".";
     return PyUnicode_FromStringAndSize(out.data(), Py_ssize_t(out.size()));  // new reference
