@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "logged.h"
 #include "run.h"
 
 using nlohmann::json;
@@ -23,46 +24,12 @@ using namespace hivetest;
 
 namespace {
 
-
-std::string policy(const std::string& name) { return source_dir() + "/policy/tests/events/" + name + ".yml"; }
-
-std::vector<json> json_lines(const std::string& file) {
-    std::vector<json> v;
-    for (auto& l : lines(read_file(file)))
-        if (!l.empty()) v.push_back(json::parse(l));
-    return v;
-}
-
-struct Ran {
-    Outcome o;
-    json record;                 // the run's execution_audit.log record
-    std::vector<json> events;    // its audit_events.log lines, in file order
-    std::vector<json> security;  // its security_events.log lines
-};
+using Ran = Logged;
 
 // Run `script` (written as script.py in `dir`) under a test policy, logging to `logs`.
 Ran run_script(const TempDir& dir, const LogDir& logs, const std::string& script, const std::string& pol = "events",
                const std::vector<std::string>& args = {}, bool parse_events = true) {
-    std::string path = dir.file("script.py", script);
-    std::vector<std::string> argv{"--policy", policy(pol), "--log-dir", logs.path, path};
-    argv.insert(argv.end(), args.begin(), args.end());
-    RunOptions ro;
-    ro.cwd = dir.path;
-    Ran r;
-    r.o = hive(argv, ro);
-    INFO("stdout: " << r.o.out.substr(0, 4000));
-    INFO("stderr: " << r.o.err.substr(0, 4000));
-    auto recs = json_lines(logs.path + "/execution_audit.log");
-    REQUIRE(recs.size() == 1);
-    r.record = recs.back();
-    const std::string id = r.record["run_id"];
-    if (parse_events && exists(logs.path + "/audit_events.log"))
-        for (auto& e : json_lines(logs.path + "/audit_events.log"))
-            if (e["run_id"] == id) r.events.push_back(e);
-    if (exists(logs.path + "/security_events.log"))
-        for (auto& e : json_lines(logs.path + "/security_events.log"))
-            if (e["run_id"] == id) r.security.push_back(e);
-    return r;
+    return run_logged(dir, logs, script, events_policy(pol), args, parse_events);
 }
 
 // The first logged event named `name` whose first argument is `arg0` (any, when empty).

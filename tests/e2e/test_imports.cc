@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "logged.h"
 #include "run.h"
 
 using nlohmann::json;
@@ -18,37 +19,11 @@ using namespace hivetest;
 
 namespace {
 
-
-std::string policy(const std::string& name) { return source_dir() + "/policy/tests/events/" + name + ".yml"; }
-
-std::vector<json> json_lines(const std::string& file) {
-    std::vector<json> v;
-    if (!exists(file)) return v;
-    for (auto& l : lines(read_file(file)))
-        if (!l.empty()) v.push_back(json::parse(l));
-    return v;
-}
-
-struct Ran {
-    Outcome o;
-    json record;
-    std::vector<json> events;
-    std::vector<json> security;
-};
+using Ran = Logged;
 
 Ran run_script(const TempDir& dir, const std::string& script, const std::string& pol = "imports") {
     LogDir logs;
-    std::string path = dir.file("script.py", script);
-    RunOptions ro;
-    ro.cwd = dir.path;
-    Ran r;
-    r.o = hive({"--policy", policy(pol), "--log-dir", logs.path, path}, ro);
-    auto recs = json_lines(logs.path + "/execution_audit.log");
-    REQUIRE(recs.size() == 1);
-    r.record = recs.back();
-    r.events = json_lines(logs.path + "/audit_events.log");
-    r.security = json_lines(logs.path + "/security_events.log");
-    return r;
+    return run_logged(dir, logs, script, events_policy(pol));
 }
 
 // The import (or open, for a module's files) refused by the hook for module `name`.
