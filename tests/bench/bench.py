@@ -1,6 +1,6 @@
-"""hive-py benchmarks (not tests): start-up and a 5,000-file read, python3.11 -I vs hive-py.
+"""hive-py benchmarks (not tests): start-up, a 5,000-file read and connect latency, python3.11 -I vs hive-py.
 
-Run through tests/bench/startup.sh and tests/bench/files.sh, with Debian's /usr/bin/python3.11 -I (the
+Run through tests/bench/{startup,files,connect}.sh, with Debian's /usr/bin/python3.11 -I (the
 timer must not be a pyenv python). Each command is spawned with posix_spawn and timed with
 time.perf_counter from spawn to reap; the commands are interleaved run by run (A B A B ...) so that
 drift of the machine (other jobs, CPU frequency, page cache) hits both the same way.
@@ -320,24 +320,26 @@ def cmd_connect(a):
 
 
 def main():
+    # The options every benchmark takes, accepted after its name (tests/bench/*.sh pass theirs there).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--hive-py", help="hive-py binary (default: hive-py on PATH)")
+    common.add_argument("--python", default="/usr/bin/python3.11")
+    common.add_argument("--log-dir", default="/var/tmp/hive-bench-logs",
+                        help="hive-py --log-dir (must lie outside the policy's allowed_paths, e.g. not in /tmp)")
     p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--hive-py", help="hive-py binary (default: hive-py on PATH)")
-    p.add_argument("--python", default="/usr/bin/python3.11")
-    p.add_argument("--log-dir", default="/var/tmp/hive-bench-logs",
-                   help="hive-py --log-dir (must lie outside the policy's allowed_paths, e.g. not in /tmp)")
     sub = p.add_subparsers(dest="what", required=True)
-    s = sub.add_parser("startup")
+    s = sub.add_parser("startup", parents=[common])
     s.add_argument("-n", type=int, default=50)
     s.add_argument("--warmup", type=int, default=3)
     s.add_argument("--variant", action="append", default=[], metavar="LABEL=PATH",
                    help="another hive-py binary to time in the same rounds (e.g. a shared-libpython build)")
     s.add_argument("--cwd", default="/", help="working directory of the runs (policy discovery starts here)")
-    f = sub.add_parser("files")
+    f = sub.add_parser("files", parents=[common])
     f.add_argument("-n", type=int, default=10)
     f.add_argument("--warmup", type=int, default=1)
     f.add_argument("--files", type=int, default=5000)
     f.add_argument("--tmp", default="/tmp", help="parent of the data dir (inside an allowed path)")
-    c = sub.add_parser("connect")
+    c = sub.add_parser("connect", parents=[common])
     c.add_argument("-n", type=int, default=10)
     c.add_argument("--warmup", type=int, default=1)
     c.add_argument("--connects", type=int, default=200)
