@@ -63,6 +63,19 @@ void write_lines(const std::string& path, const std::vector<std::string>& lines)
     for (const auto& l : lines) f << l << "\n";
 }
 
+// A log of `count` event records in `dir`, its audit_events.log then rewritten by `edit` (the lines,
+// without their newlines): the tampering a verifier must find. Returns the file's path.
+template <class Edit>
+std::string tampered_events(const std::string& dir, int count, Edit edit) {
+    auto log = open_log(dir);
+    append_events(log, 1, count);
+    std::string path = dir + "/audit_events.log";
+    auto lines = read_lines(path);
+    edit(lines);
+    write_lines(path, lines);
+    return path;
+}
+
 std::string gunzip(const std::string& path) {
     gzFile g = gzopen(path.c_str(), "rb");
     REQUIRE(g != nullptr);
@@ -160,12 +173,9 @@ TEST_CASE("append rejects what is not one JSON object, writing nothing") {
 
 TEST_CASE("an edited byte is reported at its file and line, once") {
     Tmp t;
-    auto log = open_log(t.path);
-    append_events(log, 1, 10);
-    std::string path = t.path + "/audit_events.log";
-    auto lines = read_lines(path);
-    lines[6][lines[6].find("/tmp/f7")] = 'X';  // record 7 (line 7)
-    write_lines(path, lines);
+    std::string path = tampered_events(t.path, 10, [](std::vector<std::string>& lines) {
+        lines[6][lines[6].find("/tmp/f7")] = 'X';  // record 7 (line 7)
+    });
 
     auto r = check(t.path);
     INFO(issues_text(r));
@@ -177,13 +187,10 @@ TEST_CASE("an edited byte is reported at its file and line, once") {
 
 TEST_CASE("an edited chain field is reported once") {
     Tmp t;
-    auto log = open_log(t.path);
-    append_events(log, 1, 5);
-    std::string path = t.path + "/audit_events.log";
-    auto lines = read_lines(path);
-    char& c = lines[2][lines[2].size() - 3];
-    c = c == 'a' ? 'b' : 'a';
-    write_lines(path, lines);
+    tampered_events(t.path, 5, [](std::vector<std::string>& lines) {
+        char& c = lines[2][lines[2].size() - 3];
+        c = c == 'a' ? 'b' : 'a';
+    });
     auto r = check(t.path);
     INFO(issues_text(r));
     REQUIRE(r.issues.size() == 1);
@@ -192,12 +199,9 @@ TEST_CASE("an edited chain field is reported once") {
 
 TEST_CASE("a deleted middle line is reported where it was") {
     Tmp t;
-    auto log = open_log(t.path);
-    append_events(log, 1, 10);
-    std::string path = t.path + "/audit_events.log";
-    auto lines = read_lines(path);
-    lines.erase(lines.begin() + 4);  // line 5
-    write_lines(path, lines);
+    tampered_events(t.path, 10, [](std::vector<std::string>& lines) {
+        lines.erase(lines.begin() + 4);  // line 5
+    });
     auto r = check(t.path);
     INFO(issues_text(r));
     REQUIRE(r.issues.size() == 1);
@@ -207,12 +211,9 @@ TEST_CASE("a deleted middle line is reported where it was") {
 
 TEST_CASE("deleting the first record is reported") {
     Tmp t;
-    auto log = open_log(t.path);
-    append_events(log, 1, 3);
-    std::string path = t.path + "/audit_events.log";
-    auto lines = read_lines(path);
-    lines.erase(lines.begin());
-    write_lines(path, lines);
+    tampered_events(t.path, 3, [](std::vector<std::string>& lines) {
+        lines.erase(lines.begin());
+    });
     auto r = check(t.path);
     REQUIRE(r.issues.size() == 1);
     CHECK(r.issues[0].line == 1);
@@ -221,12 +222,9 @@ TEST_CASE("deleting the first record is reported") {
 
 TEST_CASE("two swapped lines are reported") {
     Tmp t;
-    auto log = open_log(t.path);
-    append_events(log, 1, 10);
-    std::string path = t.path + "/audit_events.log";
-    auto lines = read_lines(path);
-    std::swap(lines[3], lines[4]);
-    write_lines(path, lines);
+    tampered_events(t.path, 10, [](std::vector<std::string>& lines) {
+        std::swap(lines[3], lines[4]);
+    });
     auto r = check(t.path);
     INFO(issues_text(r));
     REQUIRE_FALSE(r.issues.empty());
