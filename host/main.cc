@@ -8,10 +8,12 @@
 #include "sandbox/doctor.h"
 #include "supervisor/options.h"
 #include "supervisor/supervisor.h"
+#include "common/trace.h"
 
 #include <unistd.h>
 
 int main(int argc, char** argv) {
+    HIVE_MARK("p.main");
     auto parsed = hive::parse_options(argc, argv);
     if (!parsed) {
         std::fprintf(stderr, "hive-py: error: %s\n", parsed.error().message.c_str());
@@ -54,5 +56,6 @@ int main(int argc, char** argv) {
     // Everything of the run is written (the audit records with write(2), the result on stdout): skip the
     // atexit work of the libraries (OpenSSL's cleanup and the like), a millisecond at every run's end.
     std::fflush(nullptr);
+    HIVE_MARK("p.exit");
     std::_Exit(code);
 }

@@ -1,4 +1,5 @@
 #include "child/child_main.h"
+#include "common/trace.h"
 
 #include <poll.h>
 #include <signal.h>
@@ -73,6 +74,7 @@ std::uint32_t layer_bits(const sandbox::Applied& a, const sandbox::ChildPlan& p)
 void init_main(const Args& a) {
     // If hive-py dies (kill -9), the sandbox dies with it: nothing may run on without its supervisor and
     // its wall-clock limit. The lifeline covers a parent that died before the prctl took effect.
+    HIVE_MARK("i.start");
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     pollfd life{a.lifeline_fd, POLLIN, 0};
     if (a.lifeline_fd >= 0 && poll(&life, 1, 0) != 0) _exit(125);
@@ -85,10 +87,12 @@ void init_main(const Args& a) {
     if (a.plan.landlock) keep.push_back(a.plan.landlock->ruleset.get());
     close_all_except(keep);
 
+    HIVE_MARK("i.closed");
     sandbox::Applied applied;
     const char* step = "";
     Status st = sandbox::apply_all(a.plan, applied, step);
     if (!st.ok()) report_failure(a.report_fd, step, st.error());
+    HIVE_MARK("i.applied");
     if (a.plan.cgroup_procs_fd >= 0) close(a.plan.cgroup_procs_fd);
     if (a.plan.landlock && a.plan.landlock->ruleset.valid()) close(a.plan.landlock->ruleset.get());
     if (applied.listener_fd >= 0) {
@@ -106,10 +110,13 @@ void init_main(const Args& a) {
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
 
+    HIVE_MARK("i.fork");
     pid_t pid = fork();
     if (pid < 0) report_failure(a.report_fd, "fork", errno_error("fork", "script process"));
     if (pid == 0) {
+        HIVE_MARK("s.start");
         interpreter::prefault();
+        HIVE_MARK("s.prefaulted");
         struct sigaction dfl {};
         dfl.sa_handler = SIG_DFL;
         for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &dfl, nullptr);
@@ -123,10 +130,14 @@ void init_main(const Args& a) {
         if (applied.listener_fd >= 0) close(applied.listener_fd);
         clearenv();
         for (const auto& kv : a.env) putenv(const_cast<char*>(kv.c_str()));
+        HIVE_MARK("s.run");
         interpreter::run(a.spec, *a.hook_cfg, a.report_fd);
     }
     g_script_pid = pid;
     // The init holds no stdio: when the script and its children end, the parent sees EOF.
+#ifdef HIVE_TRACE
+    g_trace_fd = dup(2);
+#endif
     close(0);
     close(1);
     close(2);
@@ -146,14 +157,17 @@ void init_main(const Args& a) {
         }
         if (w == pid && !script_done) {
             script_done = true;
+            HIVE_MARK("i.s_reaped");
             r.wait_status = status;
             // Nothing the script started outlives it: in our own pid namespace kill(-1) reaches every
             // process but this one. (Without a pid namespace the parent kills the run's cgroup instead.)
             if (a.plan.ns.set.pid) kill(-1, SIGKILL);
         }
     }
+    HIVE_MARK("i.reaped");
     getrusage(RUSAGE_CHILDREN, &r.usage);
     [[maybe_unused]] ssize_t n = write(a.report_fd, &r, sizeof r);
+    HIVE_MARK("i.reported");
     _exit(0);
 }
 

@@ -1,4 +1,5 @@
 #include "sandbox/namespaces.h"
+#include "common/trace.h"
 
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -134,6 +135,7 @@ Status finish(const Plan& plan, bool& proc_mounted) {
         snprintf(line, sizeof line, "%u %u 1\n", unsigned(kSandboxGid), unsigned(plan.outer_gid));
         HIVE_TRY(write_file("/proc/self/gid_map", line));
     }
+    HIVE_MARK("i.maps");
     if (s.mount) {
         // Nothing we mount may propagate back to the host.
         if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
@@ -149,7 +151,9 @@ Status finish(const Plan& plan, bool& proc_mounted) {
             if (mount(nullptr, dst.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0)
                 return errno_error("mount -o remount,ro", dst);
         }
+        HIVE_MARK("i.proc_binds");
         HIVE_TRY(read_only_tree(plan.writable));
+        HIVE_MARK("i.ro_tree");
     } else if (!plan.binds.empty()) {
         return Error{"the network allow-list needs a mount namespace for its hosts file", ENOSYS};
     }
@@ -158,6 +162,7 @@ Status finish(const Plan& plan, bool& proc_mounted) {
         if (setresgid(kSandboxGid, kSandboxGid, kSandboxGid) != 0) return errno_error("setresgid", "1000");
         if (setresuid(kSandboxUid, kSandboxUid, kSandboxUid) != 0) return errno_error("setresuid", "1000");
     }
+    HIVE_MARK("i.creds");
     return drop_capabilities();
 }
 

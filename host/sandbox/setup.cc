@@ -4,6 +4,7 @@
 
 #include "sandbox/no_new_privs.h"
 #include "sandbox/rlimits.h"
+#include "common/trace.h"
 
 namespace hive::sandbox {
 
@@ -20,15 +21,18 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
 
     // 2. Namespaces: created by clone() in the parent; maps, mounts and the capability drop here. Mounting
     //    /proc needs CAP_SYS_ADMIN in the new user namespace, so capabilities go last in this step.
+    HIVE_MARK("i.pre_namespaces");
     step = "namespaces";
     HIVE_TRY(namespaces::finish(plan.ns, applied.proc_mounted));
 
     // 3. no_new_privs before Landlock: landlock_restrict_self() refuses without it (EPERM) unless the
     //    caller has CAP_SYS_ADMIN, which we just dropped.
+    HIVE_MARK("i.pre_no_new_privs");
     step = "no_new_privs";
     HIVE_TRY(no_new_privs::apply());
 
     // 4. Landlock.
+    HIVE_MARK("i.pre_landlock");
     step = "landlock";
     if (plan.landlock && plan.landlock->ruleset.valid()) {
         HIVE_TRY(landlock::apply(*plan.landlock));
@@ -36,6 +40,7 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
     }
 
     // 5. seccomp last: it kills unshare/mount/prctl-style calls the steps above need.
+    HIVE_MARK("i.pre_seccomp");
     step = "seccomp";
     if (plan.seccomp && !plan.seccomp->program.empty()) {
         HIVE_TRY(seccomp::apply(*plan.seccomp));

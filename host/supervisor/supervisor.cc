@@ -39,6 +39,7 @@
 #include "supervisor/preflight.h"
 #include "supervisor/resources.h"
 #include "supervisor/run_log.h"
+#include "common/trace.h"
 
 namespace hive {
 
@@ -155,15 +156,18 @@ int run_script(const Options& opts) {
     const std::string cwd = cwd_buf;
 
     // ---- preflight: anything wrong here is the user's to fix, and nothing has run (exit 2) ----
+    HIVE_MARK("p.run_script");
     auto pol = discover_policy(opts.policy_path, cwd);
     if (!pol) return say_error(pol.error().message, 2);
     const Policy& policy = *pol;
     ScriptSpec spec = opts.script;
+    HIVE_MARK("p.policy");
     auto script_hash = check_script(spec, cwd);
     if (!script_hash) return say_error(script_hash.error().message, 2);
     auto lo = log_options(opts.log_dir, policy, cwd);
     if (!lo) return say_error(lo.error().message, 2);
     lo->compress_in_background = true;
+    HIVE_MARK("p.script");
     auto opened = audit::AuditLog::open(*lo);
     if (!opened) return say_error("cannot open the audit log: " + opened.error().message, 2);
     const std::string log_dir = lo->dir;
@@ -197,6 +201,7 @@ int run_script(const Options& opts) {
 
     // ---- prepare every layer in the parent: the child only applies them ----
     std::vector<std::string> missing;  // layers the policy wants and the machine lacks
+    HIVE_MARK("p.logs");
     Pipes pp;
     for (auto [r, w] : {std::pair{&pp.report_r, &pp.report_w}, std::pair{&pp.out_r, &pp.out_w},
                         std::pair{&pp.err_r, &pp.err_w}, std::pair{&pp.life_r, &pp.life_w}}) {
@@ -224,6 +229,7 @@ int run_script(const Options& opts) {
         run_paths.read_only.insert(run_paths.read_only.end(), network->read_paths.begin(), network->read_paths.end());
     }
 
+    HIVE_MARK("p.net");
     landlock::Support ll_support = landlock::probe();
     if (ll_support.abi == 0) missing.push_back("landlock (" + ll_support.why_not + ")");
     landlock::Prepared ll;
@@ -238,9 +244,11 @@ int run_script(const Options& opts) {
     }
     // Only the ring's wake-up fd stays in the script's process; the report pipe is closed there before
     // the script's first line (only the sandbox's init, which runs no script code, keeps it).
+    HIVE_MARK("p.landlock");
     auto sc = seccomp::prepare(policy, {ring->wake_fd()});
     if (!sc) return say_error("seccomp: " + sc.error().message, 125);
 
+    HIVE_MARK("p.seccomp");
     std::optional<RunCgroup> cgroup;
     {
         auto cg = RunCgroup::create(rs.run_id(), policy.execution.max_processes + 1);
@@ -250,6 +258,7 @@ int run_script(const Options& opts) {
                               "): max_processes cannot hold for uid 0 without it");
     }
 
+    HIVE_MARK("p.cgroup");
     hook::Config hc = make_hook_config(policy, run_paths, network ? network->addresses : std::vector<std::string>{},
                                        ring->header());
     child::Args ca;
@@ -285,6 +294,7 @@ int run_script(const Options& opts) {
         }
         return pid;
     };
+    HIVE_MARK("p.clone");
     namespaces::Set ns_set{true, true, true, true, true, true};
     pid_t child = do_clone(ns_set);
     if (child < 0) {
@@ -313,6 +323,7 @@ int run_script(const Options& opts) {
         std::fprintf(stderr, "hive-py: warning: running without %s (best_effort)\n", m.c_str());
     }
 
+    HIVE_MARK("p.cloned");
     pp.report_w.reset();
     pp.out_w.reset();
     pp.err_w.reset();
@@ -390,11 +401,13 @@ int run_script(const Options& opts) {
                 // include the reaped processes' once it has reaped them; reading them from a live init
                 // needs ptrace rights over it (the init is not dumpable), which root has. Otherwise they
                 // are read from its zombie as before.
+                HIVE_MARK("p.report_read");
                 IoCounters live = read_io(child);
                 if (live.valid) {
                     io = live;
                     ru = rr.usage;
                     exited = init_to_reap = true;
+    HIVE_MARK("p.report");
                     exit_seen = Clock::now();
                 }
             }
@@ -483,6 +496,7 @@ int run_script(const Options& opts) {
         wait4(child, &wait_status, 0, &ru);
     }
     rs.take(channel::drain(ring->header(), true));
+    HIVE_MARK("p.loopend");
     const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
     // What the init wrote and the loop did not read yet.
     fcntl(pp.report_r.get(), F_SETFL, fcntl(pp.report_r.get(), F_GETFL) | O_NONBLOCK);
@@ -515,6 +529,7 @@ int run_script(const Options& opts) {
         rec.add("connections_allowed", network->guard->allowed()).add("connections_denied", network->guard->denied());
     if (!out.error.empty()) rec.add("error", out.error);
     rs.finish(rec.str());
+    HIVE_MARK("p.records");
     const std::vector<std::string> log_errors = rs.errors();
     for (auto& e : log_errors) std::fprintf(stderr, "hive-py: error: audit log: %s\n", e.c_str());
     // A run whose record could not be kept did not succeed, whatever the script did.
@@ -542,6 +557,7 @@ int run_script(const Options& opts) {
             std::fprintf(stderr, "hive-py: alert: %s (run %s)\n", a.c_str(), rs.run_id().c_str());
     }
     if (init_to_reap) waitpid(child, nullptr, 0);
+    HIVE_MARK("p.reaped");
     return exit_code;
 }
 
