@@ -74,7 +74,7 @@ Result<Policy> discover_policy(const std::string& explicit_path, const std::stri
         if (dir == "/") break;
         dir = normalize_path("..", dir);
     }
-    return parse_policy(default_policy_yaml(), "built-in default", base);
+    return builtin_default_policy(base);
 }
 
 }  // namespace hive

@@ -549,6 +549,18 @@ const std::string& default_policy_yaml() {
     return text;
 }
 
+Policy builtin_default_policy(const std::string& base_dir) {
+    // execution, monitoring and enforcement: the struct's defaults are BIP-025's values, as the text states.
+    Policy pol;
+    const std::string base = normalize_path(".", base_dir);
+    for (const char* p : {"/tmp", "./data", "./logs"}) pol.filesystem.allowed_paths.push_back(normalize_path(p, base));
+    pol.filesystem.blocked.del = pol.filesystem.blocked.chmod = pol.filesystem.blocked.chown = true;
+    pol.network.blocked_ports = {22, 23, 3389};
+    pol.source = "built-in default";
+    pol.sha256 = sha256_hex(default_policy_yaml());
+    return pol;
+}
+
 Result<Policy> parse_policy(const std::string& yaml_text, const std::string& source_name,
                             const std::string& base_dir) {
     Parser P{source_name, normalize_path(".", base_dir)};

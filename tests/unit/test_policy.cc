@@ -153,6 +153,20 @@ TEST_CASE("the built-in default holds BIP-025's values", "[policy]") {
     CHECK(p.monitoring.alert_thresholds.execution_time == 250);
 }
 
+TEST_CASE("the built-in default built without parsing is the parsed built-in text", "[policy]") {
+    for (const char* base : {"/run", "/", "/tmp/x/../y"}) {
+        auto parsed = hive::parse_policy(hive::default_policy_yaml(), "built-in default", base);
+        REQUIRE(parsed.ok());
+        const hive::Policy built = hive::builtin_default_policy(base);
+        INFO("base " << base);
+        CHECK(hive::equivalent(built, *parsed));
+        CHECK(hive::to_yaml(built) == hive::to_yaml(*parsed));
+        CHECK(hive::to_json(built) == hive::to_json(*parsed));
+        CHECK(built.source == parsed->source);
+        CHECK(built.sha256 == parsed->sha256);
+    }
+}
+
 TEST_CASE("default_policy_yaml() is byte-identical to policy/security_policy.yml", "[policy]") {
     std::string file = hivetest::read_file(std::string(HIVE_SOURCE_DIR) + "/policy/security_policy.yml");
     CHECK(file == hive::default_policy_yaml());
