@@ -6,57 +6,87 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <ctime>
-#include <fstream>
-#include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace hive {
 
 namespace {
 
+// A small kernel-made file (/proc, cgroupfs) read whole with read(2): iostreams here cost their locale
+// set-up at every run's start.
+std::string read_small(const std::string& path) {
+    std::string text;
+    UniqueFd f(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!f.valid()) return text;
+    char buf[4096];
+    for (ssize_t n; (n = read(f.get(), buf, sizeof buf)) != 0;) {
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        text.append(buf, std::size_t(n));
+    }
+    return text;
+}
+
+// Calls f(line) for each line of `text`.
+template <typename F>
+void each_line(std::string_view text, F f) {
+    while (!text.empty()) {
+        auto nl = text.find('\n');
+        f(text.substr(0, nl));
+        if (nl == std::string_view::npos) break;
+        text.remove_prefix(nl + 1);
+    }
+}
+
+// Whether the comma-separated `list` holds `item`.
+bool has_item(std::string_view list, std::string_view item) {
+    bool found = false;
+    while (!list.empty() && !found) {
+        auto c = list.find(',');
+        found = list.substr(0, c) == item;
+        list.remove_prefix(c == std::string_view::npos ? list.size() : c + 1);
+    }
+    return found;
+}
+
 // The mount point of the pids controller and our own cgroup within it.
 bool find_pids_hierarchy(std::string& base) {
-    std::ifstream mounts("/proc/self/mounts");
-    std::string dev, mnt, type, opts, rest;
     std::string v1, v2;
-    while (mounts >> dev >> mnt >> type >> opts) {
-        std::getline(mounts, rest);
-        if (type == "cgroup") {
-            std::stringstream ss(opts);
-            std::string o;
-            while (std::getline(ss, o, ','))
-                if (o == "pids") v1 = mnt;
-        } else if (type == "cgroup2" && v2.empty()) {
-            v2 = mnt;
+    each_line(read_small("/proc/self/mounts"), [&](std::string_view line) {
+        // device mountpoint type options ...
+        std::string_view f[4];
+        for (auto& x : f) {
+            auto sp = line.find(' ');
+            x = line.substr(0, sp);
+            line.remove_prefix(sp == std::string_view::npos ? line.size() : sp + 1);
         }
-    }
-    std::ifstream self("/proc/self/cgroup");
-    std::string line;
-    while (std::getline(self, line)) {
-        auto a = line.find(':'), b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        std::string ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        std::stringstream ss(ctrls);
-        std::string c;
-        bool pids = false;
-        while (std::getline(ss, c, ','))
-            if (c == "pids") pids = true;
-        if (pids && !v1.empty()) {
-            base = v1 + (path == "/" ? "" : path);
-            return true;
+        if (f[2] == "cgroup" && has_item(f[3], "pids")) v1 = f[1];
+        else if (f[2] == "cgroup2" && v2.empty()) v2 = f[1];
+    });
+    bool found = false;
+    each_line(read_small("/proc/self/cgroup"), [&](std::string_view line) {
+        // hierarchy-id:controllers:path
+        auto a = line.find(':'), b = line.find(':', a == std::string_view::npos ? a : a + 1);
+        if (found || a == std::string_view::npos || b == std::string_view::npos) return;
+        std::string_view ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        const std::string rel = path == "/" ? "" : std::string(path);
+        if (has_item(ctrls, "pids") && !v1.empty()) {
+            base = v1 + rel;
+            found = true;
+        } else if (ctrls.empty() && !v2.empty() && v1.empty() &&
+                   read_small(v2 + std::string(path) + "/cgroup.subtree_control").find("pids") != std::string::npos) {
+            base = v2 + rel;
+            found = true;
         }
-        if (ctrls.empty() && !v2.empty() && v1.empty()) {
-            std::ifstream ctl(v2 + path + "/cgroup.subtree_control");
-            std::string all((std::istreambuf_iterator<char>(ctl)), std::istreambuf_iterator<char>());
-            if (all.find("pids") != std::string::npos) {
-                base = v2 + (path == "/" ? "" : path);
-                return true;
-            }
-        }
-    }
-    return false;
+    });
+    return found;
 }
 
 // A run's cgroup outlives it only when hive-py itself was killed (SIGKILL leaves no chance to remove it).
@@ -105,9 +135,11 @@ Result<RunCgroup> RunCgroup::create(const std::string& run_id, int max_pids) {
 
 std::vector<pid_t> RunCgroup::pids() const {
     std::vector<pid_t> v;
-    std::ifstream f(path_ + "/cgroup.procs");
-    pid_t p;
-    while (f >> p) v.push_back(p);
+    each_line(read_small(path_ + "/cgroup.procs"), [&](std::string_view line) {
+        pid_t p = 0;
+        auto [end, ec] = std::from_chars(line.data(), line.data() + line.size(), p);
+        if (ec == std::errc() && end == line.data() + line.size() && p > 0) v.push_back(p);
+    });
     return v;
 }
 
