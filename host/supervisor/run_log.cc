@@ -10,12 +10,23 @@
 namespace hive {
 
 std::string iso_time(std::uint64_t ns) {
-    time_t secs = time_t(ns / 1000000000ull);
-    tm t;
-    gmtime_r(&secs, &t);
+    // UTC by arithmetic (days to civil date, H. Hinnant's algorithm), not gmtime_r: glibc's gmtime_r
+    // reads and parses /etc/localtime on its first call, for a time zone it then does not use.
+    const std::uint64_t secs = ns / 1000000000ull;
+    const std::int64_t z = std::int64_t(secs / 86400) + 719468;
+    const std::uint64_t sod = secs % 86400;
+    const std::int64_t era = z / 146097;
+    const std::int64_t doe = z - era * 146097;                                   // [0, 146096]
+    const std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+    const std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             // [0, 365]
+    const std::int64_t mp = (5 * doy + 2) / 153;                                 // [0, 11], from March
+    const int day = int(doy - (153 * mp + 2) / 5 + 1);
+    const int month = int(mp < 10 ? mp + 3 : mp - 9);
+    const std::int64_t year = yoe + era * 400 + (month <= 2);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06luZ", t.tm_year + 1900, t.tm_mon + 1,
-                  t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<unsigned long>(ns % 1000000000ull / 1000));
+    std::snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02d:%02d:%02d.%06luZ", static_cast<long long>(year), month, day,
+                  int(sod / 3600), int(sod / 60 % 60), int(sod % 60),
+                  static_cast<unsigned long>(ns % 1000000000ull / 1000));
     return buf;
 }
 

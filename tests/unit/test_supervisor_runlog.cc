@@ -1,7 +1,10 @@
 // The parent's reading of the ring: out-of-sequence and undecodable records become security events,
 // the counts in the run record follow what was recorded, and log_level decides what each stream keeps.
 #include <catch2/catch.hpp>
+#include <cstdio>
+#include <ctime>
 #include <string>
+#include <vector>
 
 #include "channel/event.h"
 #include "run.h"
@@ -58,4 +61,21 @@ TEST_CASE("run log: log_level WARNING keeps denials and drops allowed events", "
     REQUIRE(ev.size() == 1);
     CHECK(ev[0].find("\"decision\":\"denied_by_hook\"") != std::string::npos);
     CHECK(grep(d.security(), "\"kind\":\"denied\"").size() == 1);
+}
+
+TEST_CASE("iso_time() is gmtime_r's UTC date and time, with microseconds", "[runlog]") {
+    // Epoch, leap days (2000 is a leap year, 2100 is not), year and month ends, and now.
+    std::vector<std::uint64_t> secs = {0, 59, 86399, 86400, 951782400, 951868799, 951868800, 978307199,
+                                       1709164800, 4107542400, 4107628800, 4102444799, 1795826610};
+    for (std::uint64_t day = 0; day < 80000; day += 37) secs.push_back(day * 86400 + day % 86400);
+    for (std::uint64_t s : secs) {
+        time_t t = time_t(s);
+        tm g;
+        REQUIRE(gmtime_r(&t, &g) != nullptr);
+        char want[64];
+        std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.123456Z", g.tm_year + 1900, g.tm_mon + 1,
+                      g.tm_mday, g.tm_hour, g.tm_min, g.tm_sec);
+        INFO("unix time " << s);
+        CHECK(hive::iso_time(s * 1000000000ull + 123456789ull) == want);
+    }
 }
