@@ -126,7 +126,17 @@ def report(times, base, other, unit=1e3, unit_name="ms", header=True):
               f"{min(xs) * unit:9.2f} {statistics.fmean(xs) * unit:9.2f}")
     ratio = statistics.median(times[other]) / statistics.median(times[base])
     ratio90 = pct(times[other], 90) / pct(times[base], 90)
-    print(f"ratio {other} / {base}: median {ratio:.3f}x, p90 {ratio90:.3f}x")
+    # Each round times the commands back to back: the median of the rounds' own ratios is less moved
+    # by load that comes and goes over the run than the ratio of the two medians.
+    paired = statistics.median(o / b for o, b in zip(times[other], times[base]))
+    print(f"ratio {other} / {base}: median {ratio:.3f}x, p90 {ratio90:.3f}x, median of the rounds' ratios {paired:.3f}x")
+    # On a quiet machine python3's median is within a few percent of its fastest start; load from
+    # elsewhere (this VM's host, most often) spreads it out, and the ratio then means little.
+    med = statistics.median(times[base])
+    if header and (pct(times[base], 90) / med > 1.10 or med / min(times[base]) > 1.10):
+        print(f"warning: the machine was busy during this run ({base}: median {100 * (med / min(times[base]) - 1):.0f}% "
+              f"above its fastest, p90 {100 * (pct(times[base], 90) / med - 1):.0f}% above its median): repeat it "
+              f"when the machine is quiet")
     return ratio
 
 
