@@ -24,7 +24,9 @@ using channel::Decision;
 using channel::Kind;
 
 Config* g_cfg = nullptr;
-std::unordered_set<std::string> g_stdlib;
+// sys.stdlib_module_names as the interpreter started (a frozenset, held here: rebinding the sys
+// attribute changes nothing). Queried in place rather than copied into a C++ set at every start.
+PyObject* g_stdlib_names = nullptr;
 bool g_started = false;  // the script's own code has begun (a cpython.run_* event was seen)
 std::uint64_t g_startup_events = 0;
 std::uint64_t g_seq = 0;
@@ -572,25 +574,36 @@ void learn_types() {
 
 void learn_stdlib_names() {
     PyObject* names = PySys_GetObject("stdlib_module_names");  // borrowed
-    if (!names) return;
-    PyObject* it = PyObject_GetIter(names);
-    if (!it) {
-        PyErr_Clear();
-        return;
+    if (names && PyFrozenSet_CheckExact(names)) {
+        Py_INCREF(names);  // kept for the run
+        g_stdlib_names = names;
     }
-    while (PyObject* item = PyIter_Next(it)) {
-        if (const char* s = PyUnicode_AsUTF8(item)) g_stdlib.insert(s);
-        Py_DECREF(item);
-    }
-    Py_DECREF(it);
-    PyErr_Clear();
 }
+
+namespace {
+
+// A frozenset of str looked up with a str: C code only, nothing of the script's can run. A failure
+// (no memory) answers "not in the stdlib": the import is refused, never let through.
+bool in_stdlib(const std::string& top) {
+    PyObject* key = PyUnicode_FromStringAndSize(top.data(), Py_ssize_t(top.size()));
+    if (!key) {
+        PyErr_Clear();
+        return false;
+    }
+    const int r = PySet_Contains(g_stdlib_names, key);
+    Py_DECREF(key);
+    if (r < 0) PyErr_Clear();
+    return r == 1;
+}
+
+}  // namespace
 
 std::string import_refusal(std::string_view fullname) {
     std::string top = top_level(fullname);
     if (g_cfg->import_deny.count(top))
         return "hive-py: import of '" + std::string(fullname) + "' is refused by security.imports.deny";
-    if (g_stdlib.empty() || g_stdlib.count(top) || g_cfg->import_allow.count(top)) return {};
+    // Until learn_stdlib_names() (the interpreter's own start-up imports) everything is allowed.
+    if (!g_stdlib_names || g_cfg->import_allow.count(top) || in_stdlib(top)) return {};
     return "hive-py: import of '" + std::string(fullname) +
            "' is refused: not in the stdlib, the script's directory or security.imports.allow";
 }

@@ -112,34 +112,43 @@ void arena_free(void*, void* p, std::size_t size) { munmap(p, size); }
 // The meta-path finder: refuses denied imports for every route through importlib (import statement,
 // __import__, importlib.import_module, which raises no `import` audit event), before any other finder
 // looks. The audit hook backs it up for what bypasses sys.meta_path (extension loaders, open_code).
-// PYBIND11_EMBEDDED_MODULE without its static registration object: that one calls PyImport_AppendInittab
-// from a static initializer, in every hive-py process - the parent too, which never runs Python (a
-// dozen page faults at every start). run() registers the module in the script's process instead.
-static ::pybind11::module_::module_def guard_module_def;
-static void init_guard_module(py::module_& m);
-extern "C" PyObject* hive_init_guard_module() {
-    auto m = py::module_::create_extension_module("_hive_guard", nullptr, &guard_module_def);
-    try {
-        init_guard_module(m);
-        return m.ptr();
-    }
-    PYBIND11_CATCH_INIT_EXCEPTIONS
+// Written against the C API: as a pybind11 module this one function set up pybind11's whole type
+// machinery at every start (~0.15 ms) and left its internals capsule in builtins, which python3 has not.
+// run() registers the module in the script's process only (PyImport_AppendInittab).
+namespace {
+
+PyObject* guard_find_spec(PyObject*, PyObject* args, PyObject* kwargs) {
+    static const char* kwlist[] = {"fullname", "path", "target", nullptr};
+    PyObject *fullname = nullptr, *path = Py_None, *target = Py_None;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "U|OO:find_spec", const_cast<char**>(kwlist), &fullname, &path,
+                                     &target))
+        return nullptr;
+    Py_ssize_t n = 0;
+    const char* name = PyUnicode_AsUTF8AndSize(fullname, &n);
+    if (!name) return nullptr;
+    const std::string why = hook::import_refusal(std::string_view(name, std::size_t(n)));
+    if (why.empty()) Py_RETURN_NONE;
+    // importlib.import_module() and the like raise no `import` audit event: raise one, so that the hook
+    // puts this refusal on record (and refuses it, with the same exception).
+    if (PySys_Audit("import", "OOOOO", fullname, Py_None, Py_None, Py_None, Py_None) < 0) return nullptr;
+    PyObject* msg = PyUnicode_FromStringAndSize(why.data(), Py_ssize_t(why.size()));
+    if (!msg) return nullptr;
+    PyErr_SetImportErrorSubclass(PyExc_ModuleNotFoundError, msg, fullname, nullptr);
+    Py_DECREF(msg);
+    return nullptr;
 }
 
-void init_guard_module(py::module_& m) {
-    m.def("find_spec", [](py::str fullname, py::object, py::object) -> py::object {
-        std::string why = hook::import_refusal(std::string(fullname));
-        if (!why.empty()) {
-            // importlib.import_module() and the like raise no `import` audit event: raise one, so that
-            // the hook puts this refusal on record (and refuses it, with the same exception).
-            if (PySys_Audit("import", "OOOOO", fullname.ptr(), Py_None, Py_None, Py_None, Py_None) < 0)
-                throw py::error_already_set();
-            PyErr_SetImportErrorSubclass(PyExc_ModuleNotFoundError, py::str(why).ptr(), fullname.ptr(), nullptr);
-            throw py::error_already_set();
-        }
-        return py::none();
-    }, py::arg("fullname"), py::arg("path") = py::none(), py::arg("target") = py::none());
-}
+PyMethodDef guard_methods[] = {
+    {"find_spec", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(guard_find_spec)),
+     METH_VARARGS | METH_KEYWORDS, "find_spec(fullname, path=None, target=None): refuse an import the policy denies"},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyModuleDef guard_module = {PyModuleDef_HEAD_INIT, "_hive_guard", "hive-py's import finder (security.imports)", -1,
+                            guard_methods, nullptr, nullptr, nullptr, nullptr};
+
+extern "C" PyObject* hive_init_guard_module() { return PyModule_Create(&guard_module); }
+
+}  // namespace
 
 void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     // The hook goes in before the interpreter exists: nothing in Python can remove it or veto it.
