@@ -109,6 +109,52 @@ void arena_free(void*, void* p, std::size_t size) { munmap(p, size); }
 
 }  // namespace
 
+// What `site` puts in builtins for python3: quit, exit, copyright, credits, license, help (site.py's
+// setquit(), setcopyright() and sethelper(), with the frozen _sitebuiltins). `site` itself is not
+// imported: its main() would put site-packages on sys.path. Scripts call exit() and quit().
+bool add_site_builtins() {
+    PyObject* sb = PyImport_ImportModule("_sitebuiltins");
+    if (!sb) return false;
+    PyObject* builtins = PyEval_GetBuiltins();  // borrowed
+    bool ok = builtins != nullptr;
+    auto set = [&](const char* name, PyObject* value) {
+        if (!value || PyDict_SetItemString(builtins, name, value) < 0) ok = false;
+        Py_XDECREF(value);
+    };
+    const char* eof = "Ctrl-D (i.e. EOF)";  // os.sep is '/'
+    set("quit", PyObject_CallMethod(sb, "Quitter", "ss", "quit", eof));
+    set("exit", PyObject_CallMethod(sb, "Quitter", "ss", "exit", eof));
+    PyObject* copyright = PySys_GetObject("copyright");  // borrowed
+    set("copyright", copyright ? PyObject_CallMethod(sb, "_Printer", "sO", "copyright", copyright) : nullptr);
+    set("credits", PyObject_CallMethod(sb, "_Printer", "ss", "credits",
+                                       "    Thanks to CWI, CNRI, BeOpen.com, Zope Corporation and a cast of thousands\n"
+                                       "    for supporting Python development.  See www.python.org for more information."));
+    PyObject* here = PySys_GetObject("_stdlib_dir");  // borrowed
+    PyObject* files = PyList_New(0);
+    PyObject* dirs = PyList_New(0);
+    if (files && dirs && here && PyUnicode_Check(here) && PyUnicode_GetLength(here) > 0) {
+        PyObject* up = PyUnicode_FromFormat("%U/..", here);  // os.path.join(here, os.pardir)
+        PyObject* cur = PyUnicode_FromString(".");
+        PyObject* f1 = PyUnicode_FromString("LICENSE.txt");
+        PyObject* f2 = PyUnicode_FromString("LICENSE");
+        if (!up || !cur || !f1 || !f2 || PyList_Append(files, f1) < 0 || PyList_Append(files, f2) < 0 ||
+            PyList_Append(dirs, up) < 0 || PyList_Append(dirs, here) < 0 || PyList_Append(dirs, cur) < 0)
+            ok = false;
+        Py_XDECREF(up);
+        Py_XDECREF(cur);
+        Py_XDECREF(f1);
+        Py_XDECREF(f2);
+    }
+    set("license", files && dirs ? PyObject_CallMethod(sb, "_Printer", "ssOO", "license",
+                                                       "See https://www.python.org/psf/license/", files, dirs)
+                                 : nullptr);
+    Py_XDECREF(files);
+    Py_XDECREF(dirs);
+    set("help", PyObject_CallMethod(sb, "_Helper", nullptr));
+    Py_DECREF(sb);
+    return ok;
+}
+
 // The meta-path finder: refuses denied imports for every route through importlib (import statement,
 // __import__, importlib.import_module, which raises no `import` audit event), before any other finder
 // looks. The audit hook backs it up for what bypasses sys.meta_path (extension loaders, open_code).
@@ -171,10 +217,10 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     config.parse_argv = 0;
     check(PyConfig_SetString(&config, &config.home, L"/usr"), report_fd, "PyConfig home");
     check(PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3.11"), report_fd, "PyConfig executable");
-    config.module_search_paths_set = 1;
-    check(PyWideStringList_Append(&config.module_search_paths, L"/usr/lib/python3.11"), report_fd, "sys.path");
-    check(PyWideStringList_Append(&config.module_search_paths, L"/usr/lib/python3.11/lib-dynload"), report_fd,
-          "sys.path");
+    // sys.path, sys.prefix and sys._stdlib_dir are left to the interpreter's own path calculation from
+    // home and executable, as python3's are: the same sys.path as `python3 -I -S`, and the stdlib's
+    // frozen modules get their __file__ (an explicit search path left sys._stdlib_dir None, and os,
+    // io, codecs... without __file__).
 
     // sys.argv exactly as python3 builds it.
     std::vector<std::string> argv;
@@ -213,6 +259,10 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     }
 
     HIVE_MARK("s.pyinit");
+    if (!add_site_builtins()) {
+        PyErr_Print();
+        fail(report_fd, "cannot set up the builtins site adds (exit, quit, help...)");
+    }
     hook::learn_stdlib_names();
     hook::learn_types();
     {

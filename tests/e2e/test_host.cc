@@ -172,6 +172,24 @@ TEST_CASE("sys.exit codes", "[host][parity]") {
     }
 }
 
+TEST_CASE("exit() and quit(), the builtins site adds, end the script as under python3 -I", "[host][parity]") {
+    for (const char* code : {"exit(3)", "quit(4)", "exit('bye')", "exit()", "print(repr(exit), repr(quit))"})
+        expect_parity({"-c", code}, {});
+}
+
+TEST_CASE("builtins, sys._stdlib_dir and the frozen stdlib modules' __file__ are python3's", "[host][parity]") {
+    TempDir t;
+    t.file("names.py",
+           "import builtins, sys, os, codecs, io, posixpath\n"
+           "print(sorted(dir(builtins)))\n"
+           "print(sys._stdlib_dir, [m.__file__ for m in (os, codecs, io, posixpath)])\n"
+           "print(license._Printer__filenames, str(credits))\n");
+    expect_parity({"names.py"}, in_dir(t.path));
+    Outcome h = hv({"names.py"}, in_dir(t.path));
+    CHECK(contains(h.out, "/usr/lib/python3.11 ['/usr/lib/python3.11/os.py'"));
+    CHECK_FALSE(contains(h.out, "pybind11"));
+}
+
 TEST_CASE("an uncaught exception prints the same traceback and exits 1", "[host][parity]") {
     TempDir t;
     t.file("tb.py",
