@@ -112,6 +112,30 @@ void arena_free(void*, void* p, std::size_t size) { munmap(p, size); }
 // What `site` puts in builtins for python3: quit, exit, copyright, credits, license, help (site.py's
 // setquit(), setcopyright() and sethelper(), with the frozen _sitebuiltins). `site` itself is not
 // imported: its main() would put site-packages on sys.path. Scripts call exit() and quit().
+// _sitebuiltins._Printer.__init__ imports os (and with it posixpath, stat, _collections_abc: ~1.3 ms
+// and some 40 audit events at every start) only to join the license's file names; the three printers
+// are made with the attributes its __init__ sets (name-mangled; Python 3.11's _sitebuiltins) instead.
+// test_host checks every one of them against python3 -I.
+PyObject* make_printer(PyObject* sitebuiltins, const char* name, const char* data, PyObject* filenames) {
+    PyObject* cls = PyObject_GetAttrString(sitebuiltins, "_Printer");
+    if (!cls) return nullptr;
+    PyObject* p = PyObject_CallMethod(cls, "__new__", "O", cls);
+    Py_DECREF(cls);
+    if (!p) return nullptr;
+    PyObject* n = PyUnicode_FromString(name);
+    PyObject* d = PyUnicode_FromString(data);
+    PyObject* f = filenames ? (Py_INCREF(filenames), filenames) : PyList_New(0);
+    const bool ok = n && d && f && PyObject_SetAttrString(p, "_Printer__name", n) == 0 &&
+                    PyObject_SetAttrString(p, "_Printer__data", d) == 0 &&
+                    PyObject_SetAttrString(p, "_Printer__lines", Py_None) == 0 &&
+                    PyObject_SetAttrString(p, "_Printer__filenames", f) == 0;
+    Py_XDECREF(n);
+    Py_XDECREF(d);
+    Py_XDECREF(f);
+    if (!ok) Py_CLEAR(p);
+    return p;
+}
+
 bool add_site_builtins() {
     PyObject* sb = PyImport_ImportModule("_sitebuiltins");
     if (!sb) return false;
@@ -125,31 +149,31 @@ bool add_site_builtins() {
     set("quit", PyObject_CallMethod(sb, "Quitter", "ss", "quit", eof));
     set("exit", PyObject_CallMethod(sb, "Quitter", "ss", "exit", eof));
     PyObject* copyright = PySys_GetObject("copyright");  // borrowed
-    set("copyright", copyright ? PyObject_CallMethod(sb, "_Printer", "sO", "copyright", copyright) : nullptr);
-    set("credits", PyObject_CallMethod(sb, "_Printer", "ss", "credits",
-                                       "    Thanks to CWI, CNRI, BeOpen.com, Zope Corporation and a cast of thousands\n"
-                                       "    for supporting Python development.  See www.python.org for more information."));
-    PyObject* here = PySys_GetObject("_stdlib_dir");  // borrowed
+    set("copyright", copyright && PyUnicode_Check(copyright)
+                         ? make_printer(sb, "copyright", PyUnicode_AsUTF8(copyright), nullptr)
+                         : nullptr);
+    set("credits", make_printer(sb, "credits",
+                                "    Thanks to CWI, CNRI, BeOpen.com, Zope Corporation and a cast of thousands\n"
+                                "    for supporting Python development.  See www.python.org for more information.",
+                                nullptr));
+    // [os.path.join(dir, f) for dir in (here/.., here, .) for f in (LICENSE.txt, LICENSE)], here being
+    // sys._stdlib_dir.
     PyObject* files = PyList_New(0);
-    PyObject* dirs = PyList_New(0);
-    if (files && dirs && here && PyUnicode_Check(here) && PyUnicode_GetLength(here) > 0) {
-        PyObject* up = PyUnicode_FromFormat("%U/..", here);  // os.path.join(here, os.pardir)
-        PyObject* cur = PyUnicode_FromString(".");
-        PyObject* f1 = PyUnicode_FromString("LICENSE.txt");
-        PyObject* f2 = PyUnicode_FromString("LICENSE");
-        if (!up || !cur || !f1 || !f2 || PyList_Append(files, f1) < 0 || PyList_Append(files, f2) < 0 ||
-            PyList_Append(dirs, up) < 0 || PyList_Append(dirs, here) < 0 || PyList_Append(dirs, cur) < 0)
-            ok = false;
-        Py_XDECREF(up);
-        Py_XDECREF(cur);
-        Py_XDECREF(f1);
-        Py_XDECREF(f2);
+    PyObject* here = PySys_GetObject("_stdlib_dir");  // borrowed
+    if (files && here && PyUnicode_Check(here) && PyUnicode_GetLength(here) > 0) {
+        for (const char* fmt : {"%U/../LICENSE.txt", "%U/../LICENSE", "%U/LICENSE.txt", "%U/LICENSE"}) {
+            PyObject* f = PyUnicode_FromFormat(fmt, here);
+            if (!f || PyList_Append(files, f) < 0) ok = false;
+            Py_XDECREF(f);
+        }
+        for (const char* name : {"./LICENSE.txt", "./LICENSE"}) {
+            PyObject* f = PyUnicode_FromString(name);
+            if (!f || PyList_Append(files, f) < 0) ok = false;
+            Py_XDECREF(f);
+        }
     }
-    set("license", files && dirs ? PyObject_CallMethod(sb, "_Printer", "ssOO", "license",
-                                                       "See https://www.python.org/psf/license/", files, dirs)
-                                 : nullptr);
+    set("license", files ? make_printer(sb, "license", "See https://www.python.org/psf/license/", files) : nullptr);
     Py_XDECREF(files);
-    Py_XDECREF(dirs);
     set("help", PyObject_CallMethod(sb, "_Helper", nullptr));
     Py_DECREF(sb);
     return ok;

@@ -183,7 +183,9 @@ TEST_CASE("builtins, sys._stdlib_dir and the frozen stdlib modules' __file__ are
            "import builtins, sys, os, codecs, io, posixpath\n"
            "print(sorted(dir(builtins)))\n"
            "print(sys._stdlib_dir, [m.__file__ for m in (os, codecs, io, posixpath)])\n"
-           "print(license._Printer__filenames, str(credits))\n");
+           "for n in ('exit', 'quit', 'copyright', 'credits', 'license', 'help'):\n"
+           "    o = getattr(builtins, n)\n"
+           "    print(n, type(o).__module__, type(o).__name__, sorted(vars(o).items()), repr(o)[:40])\n");
     expect_parity({"names.py"}, in_dir(t.path));
     Outcome h = hv({"names.py"}, in_dir(t.path));
     CHECK(contains(h.out, "/usr/lib/python3.11 ['/usr/lib/python3.11/os.py'"));
