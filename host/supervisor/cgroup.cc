@@ -94,6 +94,9 @@ bool find_pids_hierarchy(std::string& base) {
 // live run's cgroup is never taken: rmdir refuses a cgroup that has processes (EBUSY), and one just made
 // by a starting run is seconds from its first process, not a minute.
 void remove_stale_siblings(const std::string& base) {
+    // A cgroup directory's link count is 2 plus its child cgroups: with none left, nothing to read.
+    struct stat self {};
+    if (stat(base.c_str(), &self) == 0 && self.st_nlink <= 2) return;
     DIR* d = opendir(base.c_str());
     if (!d) return;
     const std::time_t now = std::time(nullptr);
