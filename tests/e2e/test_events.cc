@@ -241,8 +241,10 @@ except ModuleNotFoundError as e:
 )");
     REQUIRE(r.o.exit_code == 0);
     CHECK(r.o.out == "refused: hive-py: import of 'ctypes' is refused by security.imports.deny\n");
-    // sys.path: the stdlib first, the script's directory last (it cannot shadow the stdlib).
-    const std::string path = "[/usr/lib/python3.11, /usr/lib/python3.11/lib-dynload, " + d.path + "]";
+    // sys.path: python3 -I -S's (the stdlib first), the script's directory last (it cannot shadow the
+    // stdlib).
+    const std::string path =
+        "[/usr/lib/python311.zip, /usr/lib/python3.11, /usr/lib/python3.11/lib-dynload, " + d.path + "]";
     require_line(r.events, "import", "code",
                  {"json", "None", path, "[<module>, <type>, <type>, <type>]", "[<type>, <function>]"}, "allowed");
     require_line(r.events, "import", "code",
