@@ -88,16 +88,18 @@ void prefault() {
 
 namespace {
 
-// obmalloc's arenas (1 MiB each) with their pages populated in one call: starting the interpreter fills
-// its first arenas page by page, a fault per page. Only the first few are populated eagerly, enough for
-// start-up and a small script; later arenas fault in as usual, so a large script's memory is not touched
-// ahead of its use. Freed with munmap, as CPython's own arena allocator does.
-constexpr int kPopulatedArenas = 4;
+// obmalloc's arenas (1 MiB each) with their pages populated in one call while the interpreter starts:
+// start-up fills its first arena page by page, a fault per page. The arenas the script's run needs fault
+// in as usual (populate_arenas is cleared before it), so memory is not touched ahead of use: a short
+// script's second arena, needed only for a moment at finalisation, cost a whole megabyte populated.
+// Freed with munmap, as CPython's own arena allocator does.
+constexpr int kPopulatedArenas = 2;
 int g_arenas_populated = 0;
+bool g_populate_arenas = true;
 
 void* arena_alloc(void*, std::size_t size) {
     int flags = MAP_PRIVATE | MAP_ANONYMOUS;
-    if (g_arenas_populated < kPopulatedArenas) {
+    if (g_populate_arenas && g_arenas_populated < kPopulatedArenas) {
         ++g_arenas_populated;
         flags |= MAP_POPULATE;
     }
@@ -308,6 +310,7 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     // Py_RunMain runs the file/command/module/stdin, prints tracebacks, maps SystemExit to the exit code,
     // re-raises an unhandled KeyboardInterrupt as SIGINT, and finalises the interpreter.
     HIVE_MARK("s.runmain");
+    g_populate_arenas = false;
     int code = Py_RunMain();
     HIVE_MARK("s.ranmain");
     std::fflush(stdout);
