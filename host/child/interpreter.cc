@@ -66,9 +66,9 @@ void* g_heap_start = nullptr;
 // Break copy-on-write for the pages the interpreter is about to write, in one call each, first thing in
 // the script's process. Starting CPython writes into nearly every page of the executable's initialised
 // data (deep-frozen code, interned strings, static types: 300 of its 320 pages here) and into the malloc
-// heap inherited from the parent: each first write is a page fault, and page faults are what start-up
-// mostly costs on a VM with expensive faults (11-14 us each here, against 1-2 us per page populated in one
-// call; README "Performance"). .bss is left out: start-up writes 5 of its 77 pages.
+// heap inherited from the parent: each first write is a page fault (11-15 us on this VM), where one call
+// breaks copy-on-write for ~4.5 us a page (README "Performance"). .bss is left out: start-up writes 5 of
+// its 77 pages.
 void prefault() {
 #ifdef MADV_POPULATE_WRITE
     const auto page = std::uintptr_t(sysconf(_SC_PAGESIZE));
