@@ -24,6 +24,10 @@ struct Report {
     // script_ended: the usage of every process the init reaped (getrusage(RUSAGE_CHILDREN)), so that the
     // parent can write the run's record while the init and its namespaces are still being torn down.
     rusage usage{};
+    // script_ended: the init's /proc/self/io read after it reaped everything (its own I/O and every
+    // reaped process's): rchar, wchar, read_bytes, write_bytes. io_valid is 0 when it could not be read.
+    std::uint64_t io[4] = {};
+    std::uint32_t io_valid = 0;
 
     void set_text(const char* s, const char* m) {
         std::strncpy(step, s, sizeof step - 1);

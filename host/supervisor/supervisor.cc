@@ -398,16 +398,25 @@ int run_script(const Options& opts) {
                 // Every process of the run is reaped (the init sends this after waitpid says ECHILD) and
                 // the script's usage is in the report. The init's own exit - its namespaces torn down, ~1 ms
                 // here - overlaps the records written below instead of preceding them. Its I/O counters
-                // include the reaped processes' once it has reaped them; reading them from a live init
-                // needs ptrace rights over it (the init is not dumpable), which root has. Otherwise they
-                // are read from its zombie as before.
+                // (its own and every reaped process's) come with the report: the init reads its own
+                // /proc/self/io. Failing that, root reads the live init's; otherwise they are read from its
+                // zombie as before.
                 HIVE_MARK("p.report_read");
-                IoCounters live = read_io(child);
-                if (live.valid) {
-                    io = live;
+                IoCounters got;
+                if (rr.io_valid) {
+                    got.rchar = rr.io[0];
+                    got.wchar = rr.io[1];
+                    got.read_bytes = rr.io[2];
+                    got.write_bytes = rr.io[3];
+                    got.valid = true;
+                } else {
+                    got = read_io(child);
+                }
+                if (got.valid) {
+                    io = got;
                     ru = rr.usage;
                     exited = init_to_reap = true;
-    HIVE_MARK("p.report");
+                    HIVE_MARK("p.report");
                     exit_seen = Clock::now();
                 }
             }

@@ -133,3 +133,26 @@ TEST_CASE("enforcement: an unprivileged user gets every layer, and max_processes
     CHECK(rec[0].find("\"seccomp\"") != std::string::npos);
     CHECK(rec[0].find("\"user\":65534") != std::string::npos);
 }
+
+TEST_CASE("enforcement: an unprivileged user's run records the script's I/O", "[enforcement][user]") {
+    if (geteuid() != 0 || !exists("/usr/bin/setpriv")) {
+        WARN("SKIPPED: needs root to switch to an unprivileged user with setpriv(1)");
+        return;
+    }
+    LogDir logs;
+    REQUIRE(chown(logs.path.c_str(), 65534, 65534) == 0);
+    // The init reports its own /proc/self/io (the parent may not read an unprivileged init's): the
+    // script's 7,000 bytes are in the result.
+    Outcome o = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hive_bin(), "--json",
+                     "--log-dir", logs.path, "-c",
+                     "import os, tempfile\n"
+                     "with tempfile.TemporaryFile(dir='/tmp') as f: f.write(b'x' * 7000)\n"},
+                    {.env_extra = {{"HOME", "/nonexistent"}}});
+    INFO(o.out << o.err);
+    REQUIRE(o.exit_code == 0);
+    const auto at = o.out.find("\"bytes_written\":");
+    REQUIRE(at != std::string::npos);
+    const long long written = std::stoll(o.out.substr(at + 16));
+    CHECK(written >= 7000);
+    CHECK(written < 7000 + 4096);
+}
