@@ -21,6 +21,22 @@ Outcome hive_without(const std::string& feature, const std::vector<std::string>&
     return run(argv);
 }
 
+// Runs as an unprivileged user need root and setpriv(1) to switch to uid 65534; false (and a WARN) if
+// this machine has not got them.
+bool can_run_unprivileged() {
+    if (geteuid() == 0 && exists("/usr/bin/setpriv")) return true;
+    WARN("SKIPPED: needs root to switch to an unprivileged user with setpriv(1)");
+    return false;
+}
+
+// hive-py as uid/gid 65534 with `args`, logging to a directory that user owns.
+Outcome hive_unprivileged(const LogDir& logs, const std::vector<std::string>& args) {
+    std::vector<std::string> argv{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hive_bin(),
+                                  "--log-dir", logs.path};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv, {.env_extra = {{"HOME", "/nonexistent"}}});
+}
+
 }  // namespace
 
 TEST_CASE("enforcement: strict refuses to run without user namespaces", "[enforcement]") {
@@ -93,10 +109,7 @@ TEST_CASE("enforcement: --doctor reports every layer of this machine", "[enforce
 }
 
 TEST_CASE("enforcement: an unprivileged user gets every layer, and max_processes per run", "[enforcement][user]") {
-    if (geteuid() != 0 || !exists("/usr/bin/setpriv")) {
-        WARN("SKIPPED: needs root to switch to an unprivileged user with setpriv(1)");
-        return;
-    }
+    if (!can_run_unprivileged()) return;
     LogDir logs;
     REQUIRE(chown(logs.path.c_str(), 65534, 65534) == 0);
     const std::string fork_loop =
@@ -115,11 +128,7 @@ TEST_CASE("enforcement: an unprivileged user gets every layer, and max_processes
     std::vector<Outcome> outs(10);
     std::vector<std::thread> ts;
     for (int i = 0; i < 10; ++i)
-        ts.emplace_back([&, i] {
-            outs[i] = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hive_bin(),
-                           "--log-dir", logs.path, "-c", fork_loop},
-                          {.env_extra = {{"HOME", "/nonexistent"}}});
-        });
+        ts.emplace_back([&, i] { outs[i] = hive_unprivileged(logs, {"-c", fork_loop}); });
     for (auto& t : ts) t.join();
     for (auto& o : outs) {
         INFO(o.err);
@@ -135,19 +144,14 @@ TEST_CASE("enforcement: an unprivileged user gets every layer, and max_processes
 }
 
 TEST_CASE("enforcement: an unprivileged user's run records the script's I/O", "[enforcement][user]") {
-    if (geteuid() != 0 || !exists("/usr/bin/setpriv")) {
-        WARN("SKIPPED: needs root to switch to an unprivileged user with setpriv(1)");
-        return;
-    }
+    if (!can_run_unprivileged()) return;
     LogDir logs;
     REQUIRE(chown(logs.path.c_str(), 65534, 65534) == 0);
     // The init reports its own /proc/self/io (the parent may not read an unprivileged init's): the
     // script's 7,000 bytes are in the result.
-    Outcome o = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hive_bin(), "--json",
-                     "--log-dir", logs.path, "-c",
-                     "import os, tempfile\n"
-                     "with tempfile.TemporaryFile(dir='/tmp') as f: f.write(b'x' * 7000)\n"},
-                    {.env_extra = {{"HOME", "/nonexistent"}}});
+    Outcome o = hive_unprivileged(logs, {"--json", "-c",
+                                         "import os, tempfile\n"
+                                         "with tempfile.TemporaryFile(dir='/tmp') as f: f.write(b'x' * 7000)\n"});
     INFO(o.out << o.err);
     REQUIRE(o.exit_code == 0);
     const auto at = o.out.find("\"bytes_written\":");
