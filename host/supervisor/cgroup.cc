@@ -13,36 +13,16 @@
 #include <string_view>
 #include <thread>
 
+#include "common/kernel_file.h"
+
 namespace hive {
 
 namespace {
 
-// A small kernel-made file (/proc, cgroupfs) read whole with read(2): iostreams here cost their locale
-// set-up at every run's start.
 std::string read_small(const std::string& path) {
     std::string text;
-    UniqueFd f(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!f.valid()) return text;
-    char buf[4096];
-    for (ssize_t n; (n = read(f.get(), buf, sizeof buf)) != 0;) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        text.append(buf, std::size_t(n));
-    }
+    read_kernel_file(path, text);
     return text;
-}
-
-// Calls f(line) for each line of `text`.
-template <typename F>
-void each_line(std::string_view text, F f) {
-    while (!text.empty()) {
-        auto nl = text.find('\n');
-        f(text.substr(0, nl));
-        if (nl == std::string_view::npos) break;
-        text.remove_prefix(nl + 1);
-    }
 }
 
 // Whether the comma-separated `list` holds `item`.

@@ -1,63 +1,33 @@
 #include "supervisor/resources.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 #include <fstream>
 #include <sstream>
 #include <string_view>
 
 #include "common/json.h"
+#include "common/kernel_file.h"
 
 namespace hive {
-
-namespace {
-
-// A /proc file read whole with read(2). iostreams here cost their locale set-up and first-use page
-// faults at the end of every run (~0.3 ms for /proc/<pid>/io).
-bool read_proc(const std::string& path, std::string& out) {
-    out.clear();
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            break;
-        }
-        out.append(buf, std::size_t(n));
-    }
-    ::close(fd);
-    return true;
-}
-
-}  // namespace
 
 IoCounters read_io(pid_t pid) {
     IoCounters c;
     std::string text;
-    if (!read_proc("/proc/" + std::to_string(pid) + "/io", text)) return c;
-    // Lines of "name: value".
-    std::string_view rest(text);
-    while (!rest.empty()) {
-        const auto nl = rest.find('\n');
-        const std::string_view line = rest.substr(0, nl);
-        rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+    if (!read_kernel_file("/proc/" + std::to_string(pid) + "/io", text)) return c;
+    each_line(text, [&](std::string_view line) {  // "name: value"
         const auto colon = line.find(": ");
-        if (colon == std::string_view::npos) continue;
+        if (colon == std::string_view::npos) return;
         std::uint64_t v = 0;
-        const char* first = line.data() + colon + 2;
-        const char* last = line.data() + line.size();
-        if (std::from_chars(first, last, v).ec != std::errc()) continue;
+        if (std::from_chars(line.data() + colon + 2, line.data() + line.size(), v).ec != std::errc()) return;
         c.valid = true;
         const std::string_view k = line.substr(0, colon);
         if (k == "rchar") c.rchar = v;
         else if (k == "wchar") c.wchar = v;
         else if (k == "read_bytes") c.read_bytes = v;
         else if (k == "write_bytes") c.write_bytes = v;
-    }
+    });
     return c;
 }
 
