@@ -13,10 +13,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 
 #include "child/interpreter.h"
 #include "child/report.h"
+#include "common/kernel_file.h"
 
 namespace hive::child {
 
@@ -52,30 +52,13 @@ void close_all_except(std::vector<int> keep) {
     close_range_or_loop(lo, ~0u);
 }
 
-// "rchar: N\nwchar: N\n...": rchar, wchar, read_bytes, write_bytes into io[0..3]. No allocation: the
-// init reads this once, after everything it started has been reaped.
+// The init's own /proc/self/io (rchar, wchar, read_bytes, write_bytes), read once, after everything it
+// started has been reaped.
 bool read_own_io(int fd, std::uint64_t (&io)[4]) {
     if (fd < 0) return false;
     char buf[512];
-    const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-    if (n <= 0) return false;
-    buf[n] = 0;
-    static constexpr const char* kKeys[4] = {"rchar: ", "wchar: ", "read_bytes: ", "write_bytes: "};
-    int found = 0;
-    for (const char* line = buf; *line;) {
-        for (int k = 0; k < 4; ++k) {
-            const std::size_t len = std::strlen(kKeys[k]);
-            if (std::strncmp(line, kKeys[k], len) != 0) continue;
-            std::uint64_t v = 0;
-            for (const char* d = line + len; *d >= '0' && *d <= '9'; ++d) v = v * 10 + std::uint64_t(*d - '0');
-            io[k] = v;
-            ++found;
-        }
-        const char* nl = std::strchr(line, '\n');
-        if (!nl) break;
-        line = nl + 1;
-    }
-    return found == 4;
+    const ssize_t n = pread(fd, buf, sizeof buf, 0);
+    return n > 0 && parse_proc_io(std::string_view(buf, std::size_t(n)), io);
 }
 
 [[noreturn]] void report_failure(int fd, const char* step, const Error& e) {

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 
 #include "common/unique_fd.h"
 
@@ -22,6 +23,23 @@ bool read_kernel_file(const std::string& path, std::string& out) {
         out.append(buf, std::size_t(n));
     }
     return true;
+}
+
+bool parse_proc_io(std::string_view text, std::uint64_t (&io)[4]) {
+    static constexpr std::string_view kKeys[4] = {"rchar", "wchar", "read_bytes", "write_bytes"};
+    int found = 0;
+    each_line(text, [&](std::string_view line) {
+        const auto colon = line.find(": ");
+        if (colon == std::string_view::npos) return;
+        for (int k = 0; k < 4; ++k) {
+            if (line.substr(0, colon) != kKeys[k]) continue;
+            std::uint64_t v = 0;
+            if (std::from_chars(line.data() + colon + 2, line.data() + line.size(), v).ec != std::errc()) return;
+            io[k] = v;
+            ++found;
+        }
+    });
+    return found == 4;
 }
 
 }  // namespace hive

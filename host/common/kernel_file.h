@@ -2,6 +2,7 @@
 // copying. iostreams cost their locale set-up and first-use page faults at every run's start and end.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -9,6 +10,10 @@ namespace hive {
 
 // The whole file in `out`; false if it cannot be opened (a read error keeps what was read).
 bool read_kernel_file(const std::string& path, std::string& out);
+
+// /proc/<pid>/io's "name: value" lines: rchar, wchar, read_bytes, write_bytes into io[0..3]. True when
+// all four were there.
+bool parse_proc_io(std::string_view text, std::uint64_t (&io)[4]);
 
 // Calls f(line) for each line of `text`, without its '\n'.
 template <typename F>

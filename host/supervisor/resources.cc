@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <charconv>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -16,18 +15,12 @@ IoCounters read_io(pid_t pid) {
     IoCounters c;
     std::string text;
     if (!read_kernel_file("/proc/" + std::to_string(pid) + "/io", text)) return c;
-    each_line(text, [&](std::string_view line) {  // "name: value"
-        const auto colon = line.find(": ");
-        if (colon == std::string_view::npos) return;
-        std::uint64_t v = 0;
-        if (std::from_chars(line.data() + colon + 2, line.data() + line.size(), v).ec != std::errc()) return;
-        c.valid = true;
-        const std::string_view k = line.substr(0, colon);
-        if (k == "rchar") c.rchar = v;
-        else if (k == "wchar") c.wchar = v;
-        else if (k == "read_bytes") c.read_bytes = v;
-        else if (k == "write_bytes") c.write_bytes = v;
-    });
+    std::uint64_t io[4] = {};
+    c.valid = parse_proc_io(text, io);
+    c.rchar = io[0];
+    c.wchar = io[1];
+    c.read_bytes = io[2];
+    c.write_bytes = io[3];
     return c;
 }
 
