@@ -88,7 +88,9 @@ Status write_all(int fd, std::string_view data, const std::string& path) {
     return {};
 }
 
-// The last record's chain value within the live file's tail, read backwards in growing chunks.
+// The last record's chain value within the live file's tail, read backwards in growing chunks. The
+// first read is one page: a run's records are ~1.3 KB, and a 16 KB first read (fresh heap for the
+// buffer, four pages copied) cost 0.3-0.6 ms of every run's end here. Longer records grow the read.
 // Lines that are not ours (a torn write, garbage) are skipped: the next record links to the last
 // record that has a chain, and verify reports the bad line on its own.
 struct Tail {
@@ -99,7 +101,7 @@ struct Tail {
 Result<Tail> read_tail(int fd, std::int64_t size, const std::string& path) {
     Tail t;
     if (size == 0) return t;
-    std::int64_t want = 16384;
+    std::int64_t want = 4096;
     std::string buf;
     for (;;) {
         std::int64_t off = size > want ? size - want : 0;

@@ -161,6 +161,26 @@ TEST_CASE("append writes chained lines and verify passes") {
     CHECK(r.streams[3].files == 0);
 }
 
+TEST_CASE("records longer than the tail's first read still chain") {
+    // The chain value of the last record is found by reading the file's tail backwards in growing
+    // pieces; records of 3, 5, 20 and 70 KB make it grow once, twice and more.
+    Tmp t;
+    auto log = open_log(t.path);
+    for (std::size_t kb : {3, 5, 20, 70, 1}) {
+        std::string rec = "{\"run_id\":\"r1\",\"pad\":\"" + std::string(kb * 1024, 'x') + "\"}";
+        REQUIRE(log.append(Stream::execution, rec).ok());
+    }
+    auto lines = read_lines(t.path + "/execution_audit.log");
+    REQUIRE(lines.size() == 5);
+    for (std::size_t i = 1; i < lines.size(); ++i) {
+        std::string prev_chain = lines[i - 1].substr(lines[i - 1].size() - 66, 64);
+        CHECK(lines[i].find("\"prev\":\"" + prev_chain + "\"") != std::string::npos);
+    }
+    auto r = check(t.path);
+    CHECK(r.issues.empty());
+    CHECK(r.records == 5);
+}
+
 TEST_CASE("append rejects what is not one JSON object, writing nothing") {
     Tmp t;
     auto log = open_log(t.path);
