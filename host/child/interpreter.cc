@@ -272,6 +272,10 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
             break;
     }
     argv.insert(argv.end(), spec.args.begin(), spec.args.end());
+    // sys.orig_argv: the command line the interpreter was started with, as python3 keeps its own
+    // (['python3', '-I', 's.py', ...]); here hive-py's (['hive-py', '--policy', 'p.yml', 's.py', ...]).
+    for (const auto& a : spec.orig_argv)
+        check(PyWideStringList_Append(&config.orig_argv, widen(a).c_str()), report_fd, "orig_argv");
     std::vector<const char*> cargv;
     for (auto& a : argv) cargv.push_back(a.c_str());
 

@@ -11,6 +11,7 @@ struct ScriptSpec {
     std::string target;              // file path (as given), code, or module name; "-" for stdin
     std::string script_abs;          // file mode: the absolute path of the script
     std::vector<std::string> args;   // arguments after the script
+    std::vector<std::string> orig_argv;  // hive-py's own command line, for sys.orig_argv
 };
 
 }  // namespace hive

@@ -107,6 +107,7 @@ Result<Options> parse_options(int argc, char** argv) {
         }
     }
     for (; i < argc; ++i) o.script.args.emplace_back(argv[i]);
+    o.script.orig_argv.assign(argv, argv + argc);
     return o;
 }
 

@@ -107,6 +107,17 @@ TEST_CASE("sys.argv: everything after the script reaches it, hive-py-looking opt
     CHECK(h.out == "[\"argv.py\", \"-V\", \"--policy\", \"x\"]\n");
 }
 
+TEST_CASE("sys.orig_argv: the command line that started it, the script's part as python3's", "[host][parity]") {
+    TempDir t;
+    t.file("orig.py", "import sys, json\nprint(json.dumps(sys.orig_argv[sys.orig_argv.index('orig.py'):]))\n");
+    expect_parity({"orig.py", "a", "--policy", "x"}, in_dir(t.path));
+    // python3's starts with python3's own name and flags; hive-py's with its own and its options.
+    Outcome h = hv({"-c", "import sys, os; print(os.path.basename(sys.orig_argv[0]), sys.orig_argv[-3::2])", "a"},
+                   in_dir(t.path));
+    CHECK(h.exit_code == 0);
+    CHECK(h.out == "hive-py ['-c', 'a']\n");
+}
+
 TEST_CASE("unicode output on stdout and stderr", "[host][parity]") {
     TempDir t;
     t.file("uni.py",
