@@ -85,7 +85,7 @@ std::optional<Parsed> parse_args(const std::vector<std::string>& args, const std
 int cmd_verify(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
     auto p = parse_args(args, {"--key-file"}, err);
     if (!p) return 2;
-    std::string key;
+    std::shared_ptr<const Secret> key;
     if (auto it = p->opts.find("--key-file"); it != p->opts.end()) {
         auto k = read_key_file(it->second);
         if (!k.ok()) {
@@ -94,7 +94,7 @@ int cmd_verify(const std::vector<std::string>& args, std::ostream& out, std::ost
         }
         key = std::move(k).value();
     }
-    auto r = verify(p->dir, key);
+    auto r = verify(p->dir, key ? key->view() : std::string_view{});
     if (!r.ok()) {
         err << "hive-py audit verify: " << r.error().message << "\n";
         return 2;
@@ -125,14 +125,14 @@ int cmd_verify(const std::vector<std::string>& args, std::ostream& out, std::ost
         if (s.issues > cap) out << "  ... " << s.issues - cap << " more problems in " << s.name << "\n";
         if (key_problem) {
             out << "  every record's chain fails: "
-                << (key.empty() ? "were these logs written with an HMAC key? pass --key-file"
+                << (!key ? "were these logs written with an HMAC key? pass --key-file"
                                 : "is this the key the logs were written with?")
                 << "\n";
         }
     }
     if (r->issues.empty()) {
         out << "OK: " << r->records << " records checked, every chain intact"
-            << (key.empty() ? " (SHA-256, no key)" : " (HMAC-SHA-256)") << "\n";
+            << (!key ? " (SHA-256, no key)" : " (HMAC-SHA-256)") << "\n";
         return 0;
     }
     out << "FAILED: " << r->issues.size() << " problem(s) in " << broken_streams
@@ -281,23 +281,10 @@ int cmd_show(const std::vector<std::string>& args, std::ostream& out, std::ostre
 
 }  // namespace
 
-Result<std::string> read_key_file(const std::string& path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return errno_error("open", path);
-    std::string key;
-    char buf[4096];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return errno_error("read", path);
-        if (n == 0) break;
-        key.append(buf, std::size_t(n));
-        if (key.size() > 1 << 20) return Error{"HMAC key file " + path + ": larger than 1 MiB"};
-    }
-    if (!key.empty() && key.back() == '\n') key.pop_back();
-    if (!key.empty() && key.back() == '\r') key.pop_back();
-    if (key.empty()) return Error{"HMAC key file " + path + ": empty"};
-    return key;
+Result<std::shared_ptr<const Secret>> read_key_file(const std::string& path) {
+    auto k = Secret::read_file(path, std::size_t(1) << 20);
+    if (!k && k.error().err == 0) return Error{"HMAC key file " + k.error().message};  // empty, too large
+    return k;
 }
 
 int audit_command(const std::vector<std::string>& args) { return audit_command(args, std::cout, std::cerr); }

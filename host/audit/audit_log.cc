@@ -332,7 +332,8 @@ Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) 
         buf += "\"prev\":\"";
         buf += prev;
         buf += '"';
-        prev = chain_value(o.hmac_key, prev, std::string_view(buf).substr(start));
+        prev = chain_value(o.hmac_key ? o.hmac_key->view() : std::string_view{}, prev,
+                           std::string_view(buf).substr(start));
         buf += ",\"chain\":\"";
         buf += prev;
         buf += "\"}\n";

@@ -10,12 +10,14 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <iosfwd>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+#include "common/secret.h"
 
 namespace hive::audit {
 
@@ -25,7 +27,9 @@ const char* file_name(Stream s);  // "execution_audit.log", ...
 struct LogOptions {
     std::string dir;                          // created (0700) if missing
     std::int64_t max_bytes = 10 * 1024 * 1024;  // rotate a stream's file once it passes this size
-    std::string hmac_key;                     // raw key bytes; empty = plain SHA-256 chain
+    // Raw key bytes (common/secret.h: the sandbox, a fork of hive-py, sees zeros there); null = plain
+    // SHA-256 chain.
+    std::shared_ptr<const Secret> hmac_key;
     bool fsync = false;                       // fsync the live file after each append (slower)
     // Compress rotated files in a detached process instead of under the append (hive-py's runs do:
     // gzip of a 10 MB file would otherwise land on one unlucky run's critical path). Until it finishes
@@ -75,11 +79,11 @@ struct VerifyReport {
 };
 
 // Check every stream's chain in `dir`, reading rotated (gzip) files in order before the live file.
-Result<VerifyReport> verify(const std::string& dir, const std::string& hmac_key);
+Result<VerifyReport> verify(const std::string& dir, std::string_view hmac_key);
 
 // The HMAC key in a key file: its raw bytes, minus one trailing "\n" or "\r\n" (so `echo secret > f`
 // works). Writers and `audit verify --key-file` must both read keys through this.
-Result<std::string> read_key_file(const std::string& path);
+Result<std::shared_ptr<const Secret>> read_key_file(const std::string& path);
 
 // `hive-py audit verify|show ...`: argv after "audit". Prints to stdout/stderr, returns an exit code.
 int audit_command(const std::vector<std::string>& args);

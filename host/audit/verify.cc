@@ -38,7 +38,7 @@ struct StreamState {
     bool seen = false;
 };
 
-void check_line(const std::string& file, std::int64_t line_no, const std::string& line, const std::string& key,
+void check_line(const std::string& file, std::int64_t line_no, const std::string& line, std::string_view key,
                 StreamState& st, StreamSummary& sum, std::vector<VerifyIssue>& issues) {
     auto issue = [&](std::string_view what) {
         issues.push_back(VerifyIssue{file, line_no, std::string(what)});
@@ -70,7 +70,7 @@ void check_line(const std::string& file, std::int64_t line_no, const std::string
 
 }  // namespace
 
-Result<VerifyReport> verify(const std::string& dir, const std::string& hmac_key) {
+Result<VerifyReport> verify(const std::string& dir, std::string_view hmac_key) {
     struct stat dst;
     if (::stat(dir.c_str(), &dst) != 0) return errno_error("stat", dir);
     if (!S_ISDIR(dst.st_mode)) return Error::from_errno("opendir", dir, ENOTDIR);

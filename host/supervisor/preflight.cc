@@ -68,7 +68,8 @@ Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
     return sha256_file_hex(spec.target);
 }
 
-Result<audit::LogOptions> log_options(const std::string& option, const Policy& policy, const std::string& cwd) {
+Result<audit::LogOptions> log_options(const std::string& option, const Policy& policy, const std::string& cwd,
+                                      const std::vector<std::string>& sandbox_readable) {
     audit::LogOptions lo;
     // The audit trail must be out of the script's reach: never inside a path it may write.
     lo.dir = lexical_abs(option.empty() ? default_log_dir() : option, cwd);
@@ -81,7 +82,17 @@ Result<audit::LogOptions> log_options(const std::string& option, const Policy& p
     }
     lo.max_bytes = policy.monitoring.log_max_bytes;
     if (!policy.monitoring.hmac_key_file.empty()) {
-        auto key = audit::read_key_file(policy.monitoring.hmac_key_file);
+        // The key must stay the host's: a script that could read it could recompute the chain over
+        // records it forged. (In memory it is kept out of the sandbox by common/secret.h.)
+        const std::string& kf = policy.monitoring.hmac_key_file;
+        const std::string real_key = resolved(kf);
+        for (const auto& r : sandbox_readable) {
+            if (path_under(kf, r) || path_under(real_key, resolved(r)))
+                return Error{"security.monitoring.hmac_key_file " + kf + " lies inside " + r +
+                             ", which the script may read: it could read the key and forge the audit chain; "
+                             "keep the key elsewhere"};
+        }
+        auto key = audit::read_key_file(kf);
         if (!key) return Error{"security.monitoring.hmac_key_file: " + key.error().message};
         lo.hmac_key = *key;
     }

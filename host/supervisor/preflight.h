@@ -16,8 +16,9 @@ namespace hive {
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd);
 
 // The audit log options: the directory (--log-dir, $HIVE_LOG_DIR, /var/log/hive-py for root, else the
-// XDG state dir), refused when it lies inside a path the policy lets the script write; the HMAC key.
+// XDG state dir), refused when it lies inside a path the policy lets the script write; the HMAC key,
+// refused when its file lies inside a path the sandbox may read (`sandbox_readable`).
 Result<audit::LogOptions> log_options(const std::string& log_dir_option, const Policy& policy,
-                                      const std::string& cwd);
+                                      const std::string& cwd, const std::vector<std::string>& sandbox_readable);
 
 }  // namespace hive

@@ -48,7 +48,10 @@ static bool refused_outside(int err) { return err == EACCES || err == EROFS; }
 
 namespace {
 
-std::string policy(const std::string& name) { return source_dir() + "/policy/tests/attack/" + name + ".yml"; }
+// A test policy by name, or a policy file by absolute path.
+std::string policy(const std::string& name) {
+    return name[0] == '/' ? name : source_dir() + "/policy/tests/attack/" + name + ".yml";
+}
 
 std::string random_tag() {
     std::random_device rd;
@@ -341,6 +344,85 @@ for i, p in enumerate(T):
     check_logged(r, "exit");
     // The hook saw (and refused) the open() calls; the ctypes ones it could not see.
     CHECK(r.events_log.find("denied_by_hook") != std::string::npos);
+}
+
+// Reads the script's own heap and stack through ctypes, as an attacker with native code would, and says
+// whether `needle` is there. Each region also reports its size and whether a control it knows is there
+// (a malloc'd marker; hive-py's argv strings at the stack's top), so a scan that reads nothing fails.
+const char* const kMemoryScan = R"PY(
+class _MI2(ctypes.Structure):
+    _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
+libc.sbrk.restype = ctypes.c_void_p
+libc.sbrk.argtypes = [ctypes.c_ssize_t]
+libc.mallinfo2.restype = _MI2
+libc.malloc.restype = ctypes.c_void_p
+libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+def _mapped(p): return libc.msync(ctypes.c_void_p(p), 4096, 0) == 0
+def scan(needle, argv_control):
+    marker = b"CONTROL-" + needle[::-1]
+    m = libc.malloc(len(marker) + 1)
+    ctypes.memmove(m, marker, len(marker))
+    end = libc.sbrk(0); arena = libc.mallinfo2().arena
+    heap = ctypes.string_at(end - arena, arena)
+    top = ctypes.c_void_p.in_dll(libc, "__libc_stack_end").value & ~0xfff
+    lo = hi = top
+    while lo - top > -(1 << 20) and _mapped(lo - 4096): lo -= 4096
+    while hi - top < (1 << 20) and _mapped(hi): hi += 4096
+    stack = ctypes.string_at(lo, hi - lo)
+    # Mappings of their own (mmap'd buffers) are found through the heap's pointers to them: every
+    # page-aligned value in the heap that points at a mapped page is read. The control: a page mapped
+    # here, holding the marker, whose address is stored in a malloc'd block.
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    page = libc.mmap(None, 4096, 3, 0x22, -1, 0)
+    ctypes.memmove(page, b"PAGE-" + marker, len(marker) + 5)
+    ref = libc.malloc(8)
+    ctypes.c_void_p.from_address(ref).value = page
+    end = libc.sbrk(0); arena = libc.mallinfo2().arena
+    heap_now = ctypes.string_at(end - arena, arena)
+    targets = {v for (v,) in struct.iter_unpack("<Q", heap_now[: len(heap_now) // 8 * 8])
+               if v & 0xfff == 0 and 0x10000 <= v < (1 << 47)}
+    pages = b"".join(ctypes.string_at(v, 4096) for v in sorted(targets) if _mapped(v))
+    for name, mem, control in (("heap", heap, marker), ("stack", stack, argv_control),
+                               ("pointed_pages", pages, b"PAGE-" + marker)):
+        print(f"{name}_bytes={len(mem)} 0")
+        print(f"{name}_control={int(control in mem)} 0")
+        print(f"{name}_has_secret={int(needle in mem)} 0", flush=True)
+)PY";
+
+void check_scan(const Run& r) {
+    for (std::string region : {"heap", "stack", "pointed_pages"}) {
+        INFO(region);
+        CHECK(r.res(region + "_bytes").rc >= 8192);
+        CHECK(r.res(region + "_control").rc == 1);
+        CHECK(r.res(region + "_has_secret").found);
+        CHECK(r.res(region + "_has_secret").rc == 0);
+    }
+}
+
+TEST_CASE("attack: the audit logs' HMAC key is neither in the script's memory nor readable (WIPEONFORK, Landlock)",
+          "[attack][memory][logs]") {
+    if (!sandbox_ready()) return;
+    VarTmpDir kd("key");
+    const std::string key = "HIVE-HMAC-KEY-" + random_tag() + random_tag();
+    const std::string kf = kd.file("hmac.key", key + "\n", 0600);
+    const std::string pol = kd.file("p.yml", read_file(policy("ctypes_default")) + "  monitoring:\n    hmac_key_file: " + kf + "\n");
+    RunArgs ra;
+    // The script knows the key only reversed: its own text and argv must not hold what it looks for.
+    ra.args = {std::string(key.rbegin(), key.rend()), kf};
+    std::string code = std::string(kMemoryScan) + R"PY(
+copen("open_key", sys.argv[2])
+py("py_key", lambda: open(sys.argv[2], "rb").read())
+scan(sys.argv[1][::-1].encode(), sys.argv[1].encode())
+)PY";
+    Run r = sandboxed(pol, code, ra);
+    INFO(r.dump());
+    REQUIRE(r.o.exit_code == 0);
+    check_refused(r, "open_key", {EACCES, ENOENT});
+    check_refused(r, "py_key", {EACCES, ENOENT});
+    check_scan(r);
+    check_nothing_leaked(r, key);
+    check_logged(r, "exit");
 }
 
 TEST_CASE("attack: a symlink in /tmp pointing at a secret does not open it (Landlock EACCES)", "[attack][fs]") {

@@ -173,6 +173,37 @@ TEST_CASE("logs: with an HMAC key, verify needs the key", "[logs]") {
     std::system(("rm -rf " + kd).c_str());
 }
 
+TEST_CASE("logs: an HMAC key file the sandbox could read is refused before anything runs", "[logs]") {
+    LogDir logs;
+    TempDir d;  // the script's directory: readable by the script (its sibling modules)
+    std::ofstream(d.path + "/hmac.key") << "s3cret-key";
+    auto script = d.file("s.py", "print('ran')\n");
+    auto in_script_dir = d.file("p1.yml", "security:\n  monitoring:\n    hmac_key_file: " + d.path + "/hmac.key\n");
+    auto r = hive({"--policy", in_script_dir, "--log-dir", logs.path, script});
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err == "hive-py: error: security.monitoring.hmac_key_file " + d.path + "/hmac.key lies inside " + d.path +
+                       ", which the script may read: it could read the key and forge the audit chain; keep the key "
+                       "elsewhere\n");
+    // Inside a writable path, and inside the stdlib (a path every run may read).
+    char t[] = "/var/tmp/hive-keyw-XXXXXX";
+    std::string w = mkdtemp(t);
+    std::ofstream(w + "/k") << "s3cret-key";
+    auto in_writable = d.file("p2.yml", "security:\n  filesystem:\n    allowed_paths: [\"" + w +
+                                            "\"]\n  monitoring:\n    hmac_key_file: " + w + "/k\n");
+    r = hive({"--policy", in_writable, "--log-dir", logs.path, "-c", "pass"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("hmac_key_file " + w + "/k lies inside " + w + ",") != std::string::npos);
+    auto in_stdlib = d.file("p3.yml", "security:\n  monitoring:\n    hmac_key_file: /usr/lib/python3.11/os.py\n");
+    r = hive({"--policy", in_stdlib, "--log-dir", logs.path, "-c", "pass"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("lies inside /usr/lib/python3.11,") != std::string::npos);
+    // Nothing ran: no record.
+    CHECK_FALSE(exists(logs.path + "/execution_audit.log"));
+    std::system(("rm -rf " + w).c_str());
+}
+
 TEST_CASE("logs: alerts reach the alert command once each, as JSON", "[logs]") {
     LogDir logs;
     TempDir d;

@@ -33,7 +33,9 @@ struct Tmp {
 };
 
 AuditLog open_log(const std::string& dir, std::int64_t max_bytes = 10 << 20, const std::string& key = "") {
-    auto r = AuditLog::open(LogOptions{.dir = dir, .max_bytes = max_bytes, .hmac_key = key});
+    std::shared_ptr<const hive::Secret> secret;
+    if (!key.empty()) secret = hive::Secret::copy_of(key).value();
+    auto r = AuditLog::open(LogOptions{.dir = dir, .max_bytes = max_bytes, .hmac_key = secret});
     REQUIRE(r.ok());
     return std::move(r).value();
 }
@@ -337,8 +339,34 @@ TEST_CASE("read_key_file strips one trailing newline") {
     write_lines(t.path + "/k", {"abc"});
     auto k = read_key_file(t.path + "/k");
     REQUIRE(k.ok());
-    CHECK(k.value() == "abc");
+    CHECK(k.value()->view() == "abc");
     CHECK_FALSE(read_key_file(t.path + "/missing").ok());
+    write_lines(t.path + "/e", {""});
+    auto e = read_key_file(t.path + "/e");
+    REQUIRE_FALSE(e.ok());
+    CHECK(e.error().message == "HMAC key file " + t.path + "/e: empty");
+}
+
+TEST_CASE("a key read by read_key_file reads as zeros in a forked child and stays intact in the parent") {
+    // What keeps the HMAC key out of the sandbox, whose processes are forks of hive-py.
+    Tmp t;
+    const std::string key = "k3y-" + std::string(100, 'z') + "-end";
+    write_lines(t.path + "/k", {key});
+    auto k = read_key_file(t.path + "/k");
+    REQUIRE(k.ok());
+    const std::string_view v = k.value()->view();
+    REQUIRE(v == key);
+    pid_t pid = fork();
+    if (pid == 0) {
+        bool zeros = true;
+        for (char c : v) zeros = zeros && c == 0;
+        _exit(zeros ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    CHECK(v == key);
 }
 
 TEST_CASE("rotation compresses old files and the chain continues across them") {
@@ -538,7 +566,7 @@ TEST_CASE("audit verify --key-file") {
     write_lines(t.path + "/key", {"k3y"});
     auto key = read_key_file(t.path + "/key");
     REQUIRE(key.ok());
-    auto log = open_log(logs, 10 << 20, key.value());
+    auto log = open_log(logs, 10 << 20, std::string(key.value()->view()));
     append_events(log, 1, 3);
     std::string out;
     CHECK(run_cmd({"verify", logs, "--key-file", t.path + "/key"}, out) == 0);
