@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 
 #include "child/interpreter.h"
 #include "child/report.h"
@@ -61,6 +62,16 @@ bool read_own_io(int fd, std::uint64_t (&io)[4]) {
     return n > 0 && parse_proc_io(std::string_view(buf, std::size_t(n)), io);
 }
 
+// The caller's environment stays out of the sandbox. os.environ starts empty, but the strings sit at the
+// top of the stack every fork inherits (the range /proc/<pid>/environ shows), where a script with ctypes
+// could read them. The init zeroes its copy first thing; the script's process, its fork, inherits the
+// zeros. The variables the policy passes through were copied into Args::env by the parent.
+void wipe_environment() {
+    for (char** e = environ; e && *e; ++e) explicit_bzero(*e, std::strlen(*e));
+    static char* none[] = {nullptr};
+    environ = none;
+}
+
 [[noreturn]] void report_failure(int fd, const char* step, const Error& e) {
     Report r;
     r.kind = Report::setup_failed;
@@ -86,6 +97,7 @@ void init_main(const Args& a) {
     // If hive-py dies (kill -9), the sandbox dies with it: nothing may run on without its supervisor and
     // its wall-clock limit. The lifeline covers a parent that died before the prctl took effect.
     HIVE_MARK("i.start");
+    wipe_environment();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     pollfd life{a.lifeline_fd, POLLIN, 0};
     if (a.lifeline_fd >= 0 && poll(&life, 1, 0) != 0) _exit(125);

@@ -425,6 +425,25 @@ scan(sys.argv[1][::-1].encode(), sys.argv[1].encode())
     check_logged(r, "exit");
 }
 
+TEST_CASE("attack: the caller's environment is not in the script's memory (the init zeroes it)", "[attack][memory]") {
+    if (!sandbox_ready()) return;
+    const std::string secret = "HIVE-ENV-SECRET-" + random_tag();
+    RunArgs ra;
+    ra.env = {{"HIVE_ATTACK_SECRET", secret}};
+    ra.args = {std::string(secret.rbegin(), secret.rend())};
+    std::string code = std::string(kMemoryScan) + R"PY(
+scan(sys.argv[1][::-1].encode(), sys.argv[1].encode())
+print(f"environ_has_secret={int('HIVE_ATTACK_SECRET' in os.environ)} 0")
+)PY";
+    Run r = sandboxed("ctypes_default", code, ra);
+    INFO(r.dump());
+    REQUIRE(r.o.exit_code == 0);
+    check_scan(r);
+    CHECK(r.res("environ_has_secret").rc == 0);
+    check_nothing_leaked(r, secret);
+    check_logged(r, "exit");
+}
+
 TEST_CASE("attack: a symlink in /tmp pointing at a secret does not open it (Landlock EACCES)", "[attack][fs]") {
     if (!sandbox_ready()) return;
     VarTmpDir d("secret");
