@@ -107,6 +107,9 @@ void init_main(const Args& a) {
     // the prepared layers hold (the Landlock ruleset, the cgroup's cgroup.procs).
     std::vector<int> keep = a.keep_fds;
     keep.insert(keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_procs_fd, a.plan.script_scope_fd});
+#ifdef HIVE_TRACE
+    keep.push_back(g_trace_fd);
+#endif
     if (a.plan.landlock) keep.push_back(a.plan.landlock->ruleset.get());
     close_all_except(keep);
 
@@ -142,6 +145,10 @@ void init_main(const Args& a) {
     pid_t pid = fork();
     if (pid < 0) report_failure(a.report_fd, "fork", errno_error("fork", "script process"));
     if (pid == 0) {
+#ifdef HIVE_TRACE
+        close(g_trace_fd);
+        g_trace_fd = 2;  // the script's process writes its marks through the stderr pipe, as the parent relays it
+#endif
         HIVE_MARK("s.start");
         interpreter::prefault();
         HIVE_MARK("s.prefaulted");
@@ -163,9 +170,6 @@ void init_main(const Args& a) {
     }
     g_script_pid = pid;
     // The init holds no stdio: when the script and its children end, the parent sees EOF.
-#ifdef HIVE_TRACE
-    g_trace_fd = dup(2);
-#endif
     close(0);
     close(1);
     close(2);

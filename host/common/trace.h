@@ -11,7 +11,7 @@
 #include <cstdio>
 
 namespace hive {
-inline int g_trace_fd = 2;  // the init keeps a copy of stderr for its marks after closing its stdio
+inline int g_trace_fd = 2;  // the init's: a copy of hive-py's own stderr (it closes its stdio, the pipes)
 inline void trace_mark(const char* mark) {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

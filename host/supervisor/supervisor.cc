@@ -292,6 +292,11 @@ int run_script(const Options& opts) {
         std::fflush(nullptr);
         pid_t pid = pid_t(syscall(SYS_clone, set.clone_flags() | SIGCHLD, nullptr, nullptr, nullptr, 0));
         if (pid == 0) {
+#ifdef HIVE_TRACE
+            // The init's marks go straight to hive-py's own stderr: a copy of the stderr pipe kept in the
+            // init would hold the parent's loop open until the init's exit.
+            g_trace_fd = dup(2);
+#endif
             // Stdout/stderr go to the parent through pipes: it hashes them and relays them.
             dup2(pp.out_w.get(), 1);
             dup2(pp.err_w.get(), 2);
