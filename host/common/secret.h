@@ -1,7 +1,8 @@
 // Bytes the sandbox must never see (the audit logs' HMAC key): kept in a mapping of their own that
 // fork() hands every child as zeros (MADV_WIPEONFORK), so the sandbox's init and the script's process -
 // forks of hive-py - hold no copy, even for a script that reads its own memory through ctypes. The bytes
-// are read from their file straight into that mapping: no stack buffer or heap string ever holds them.
+// are read from their file straight into that mapping, through no buffer of ours. (Whatever the HMAC code
+// derives from them later lives in the parent after the fork, where the sandbox cannot see it.)
 #pragma once
 
 #include <cstddef>
@@ -17,7 +18,7 @@ class Secret {
 public:
     // The file's bytes minus one trailing "\n" or "\r\n". Errors: unreadable, empty, larger than `max`.
     static Result<std::shared_ptr<const Secret>> read_file(const std::string& path, std::size_t max);
-    // The same protection for bytes already in memory (tests, `audit verify`).
+    // The same protection for bytes already in memory (tests).
     static Result<std::shared_ptr<const Secret>> copy_of(std::string_view bytes);
 
     std::string_view view() const { return {data_, size_}; }
