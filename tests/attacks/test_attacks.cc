@@ -356,8 +356,14 @@ libc.sbrk.restype = ctypes.c_void_p
 libc.sbrk.argtypes = [ctypes.c_ssize_t]
 libc.mallinfo2.restype = _MI2
 libc.malloc.restype = ctypes.c_void_p
-libc.msync.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-def _mapped(p): return libc.msync(ctypes.c_void_p(p), 4096, 0) == 0
+libc.write.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
+libc.write.restype = ctypes.c_ssize_t
+_pr, _pw = os.pipe()
+# Readable, not only mapped (a PROT_NONE gap would kill the scan): write() answers EFAULT instead.
+def _mapped(p):
+    n = libc.write(_pw, ctypes.c_void_p(p), 4096)
+    if n > 0: os.read(_pr, n)
+    return n == 4096
 def scan(needle, argv_control):
     marker = b"CONTROL-" + needle[::-1]
     m = libc.malloc(len(marker) + 1)
