@@ -48,11 +48,20 @@ int main(int argc, char** argv) {
         }
         return hive::sandbox::doctor(std::cout, *p);
     }
+    hive::Options run = o;
     if (!o.has_script) {
-        std::fprintf(stderr, "hive-py: error: no script given (hive-py script.py | -c CODE | -m MODULE | -); see --help\n");
-        return 2;
+        // As `python3 -I` with nothing named: the program comes from stdin. On a terminal python3 would
+        // start its interactive prompt, which hive-py does not offer.
+        if (isatty(0)) {
+            std::fprintf(stderr, "hive-py: error: no script given, and stdin is a terminal: hive-py has no interactive "
+                                 "mode (hive-py script.py | -c CODE | -m MODULE | - < FILE); see --help\n");
+            return 2;
+        }
+        run.script.mode = hive::ScriptSpec::Mode::stdin_;
+        run.script.target = "-";
+        run.script.implicit_stdin = true;
     }
-    int code = hive::run_script(o);
+    int code = hive::run_script(run);
     // Everything of the run is written (the audit records with write(2), the result on stdout): skip the
     // atexit work of the libraries (OpenSSL's cleanup and the like), a millisecond at every run's end.
     std::fflush(nullptr);

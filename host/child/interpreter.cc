@@ -268,7 +268,7 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
                   "run_module");
             break;
         case ScriptSpec::Mode::stdin_:
-            argv.push_back("-");
+            argv.push_back(spec.implicit_stdin ? "" : "-");
             break;
     }
     argv.insert(argv.end(), spec.args.begin(), spec.args.end());

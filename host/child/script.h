@@ -12,6 +12,7 @@ struct ScriptSpec {
     std::string script_abs;          // file mode: the absolute path of the script
     std::vector<std::string> args;   // arguments after the script
     std::vector<std::string> orig_argv;  // hive-py's own command line, for sys.orig_argv
+    bool implicit_stdin = false;     // stdin mode because nothing was named: sys.argv[0] is '' (python3's)
 };
 
 }  // namespace hive

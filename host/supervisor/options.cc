@@ -22,7 +22,7 @@ Options (before the script; everything after it goes to the script):
   --doctor             show which sandbox layers this machine offers
   -c CODE              run CODE
   -m MODULE            run a stdlib module as a script
-  -                    read the program from stdin
+  -                    read the program from stdin (also with nothing named and stdin not a terminal)
   -V, --version        print the version
   -h, --help           print this help
 

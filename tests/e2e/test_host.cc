@@ -118,6 +118,24 @@ TEST_CASE("sys.orig_argv: the command line that started it, the script's part as
     CHECK(h.out == "hive-py ['-c', 'a']\n");
 }
 
+TEST_CASE("nothing named: the program comes from stdin, sys.argv [''], as under python3 -I; a terminal is refused",
+          "[host][parity]") {
+    TempDir t;
+    expect_parity({}, in_dir(t.path, "import sys\nprint(sys.argv, __name__)\nsys.exit(3)\n"));
+    expect_parity({}, in_dir(t.path, "def f():\n    raise ValueError('from stdin')\nf()\n"));
+    // On a terminal python3 would start its interactive prompt; hive-py says it has none, and runs nothing.
+    const char* on_pty = "import os, subprocess, sys\n"
+                         "m, s = os.openpty()\n"
+                         "r = subprocess.run(sys.argv[1:], stdin=s, capture_output=True, text=True, timeout=60)\n"
+                         "print(r.returncode)\n"
+                         "print(r.stdout + r.stderr, end='')\n";
+    Outcome r = hivetest::run({"/usr/bin/python3.11", "-I", "-c", on_pty, hivetest::hive_bin(), "--log-dir", log_dir()}, {});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "2\nhive-py: error: no script given, and stdin is a terminal: hive-py has no interactive mode "
+                   "(hive-py script.py | -c CODE | -m MODULE | - < FILE); see --help\n");
+}
+
 TEST_CASE("unicode output on stdout and stderr", "[host][parity]") {
     TempDir t;
     t.file("uni.py",
