@@ -92,6 +92,11 @@ Result<audit::LogOptions> log_options(const std::string& option, const Policy& p
                              ", which the script may read: it could read the key and forge the audit chain; "
                              "keep the key elsewhere"};
         }
+        // A second name (a hard link) could lie where the sandbox reads, and nothing above would see it.
+        struct stat kst;
+        if (::stat(kf.c_str(), &kst) == 0 && S_ISREG(kst.st_mode) && kst.st_nlink > 1)
+            return Error{"security.monitoring.hmac_key_file " + kf + " has " + std::to_string(kst.st_nlink) +
+                         " names (hard links): one may lie where the script can read it; give the key a single name"};
         auto key = audit::read_key_file(kf);
         if (!key) return Error{"security.monitoring.hmac_key_file: " + key.error().message};
         lo.hmac_key = *key;

@@ -199,6 +199,17 @@ TEST_CASE("logs: an HMAC key file the sandbox could read is refused before anyth
     r = hive({"--policy", in_stdlib, "--log-dir", logs.path, "-c", "pass"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("lies inside /usr/lib/python3.11,") != std::string::npos);
+    // A key with a second name (a hard link), which could lie anywhere.
+    char t2[] = "/var/tmp/hive-keyl-XXXXXX";
+    std::string kd = mkdtemp(t2);
+    std::ofstream(kd + "/k") << "s3cret-key";
+    REQUIRE(link((kd + "/k").c_str(), (kd + "/k2").c_str()) == 0);
+    auto linked = d.file("p4.yml", "security:\n  monitoring:\n    hmac_key_file: " + kd + "/k\n");
+    r = hive({"--policy", linked, "--log-dir", logs.path, "-c", "pass"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == "hive-py: error: security.monitoring.hmac_key_file " + kd + "/k has 2 names (hard links): one may "
+                   "lie where the script can read it; give the key a single name\n");
+    std::system(("rm -rf " + kd).c_str());
     // Nothing ran: no record.
     CHECK_FALSE(exists(logs.path + "/execution_audit.log"));
     std::system(("rm -rf " + w).c_str());
