@@ -7,6 +7,7 @@
 #include "policy/policy.h"
 #include "sandbox/doctor.h"
 #include "supervisor/options.h"
+#include "supervisor/preflight.h"
 #include "supervisor/supervisor.h"
 #include "common/trace.h"
 
@@ -36,6 +37,15 @@ int main(int argc, char** argv) {
         if (!p) {
             std::fprintf(stderr, "hive-py: error: %s\n", p.error().message.c_str());
             return 2;
+        }
+        // A key the sandbox could read is refused by every run: say so now. (The script's directory, the
+        // other path a run may read, is checked by the run.)
+        if (!p->monitoring.hmac_key_file.empty()) {
+            auto placed = hive::check_key_file_placement(p->monitoring.hmac_key_file, hive::sandbox_readable(*p, ""));
+            if (!placed.ok()) {
+                std::fprintf(stderr, "hive-py: error: %s\n", placed.error().message.c_str());
+                return 2;
+            }
         }
         std::fputs(hive::to_yaml(*p).c_str(), stdout);
         return 0;

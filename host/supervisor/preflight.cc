@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "common/sha256.h"
+#include "sandbox/landlock.h"
 
 namespace hive {
 
@@ -68,6 +69,32 @@ Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
     return sha256_file_hex(spec.target);
 }
 
+std::vector<std::string> sandbox_readable(const Policy& policy, const std::string& script_dir) {
+    std::vector<std::string> r = landlock::system_read_paths();
+    for (const auto* v : {&policy.filesystem.allowed_paths, &policy.filesystem.read_only_paths})
+        r.insert(r.end(), v->begin(), v->end());
+    if (!script_dir.empty()) r.push_back(script_dir);
+    return r;
+}
+
+Status check_key_file_placement(const std::string& kf, const std::vector<std::string>& readable) {
+    // The key must stay the host's: a script that could read it could recompute the chain over records it
+    // forged. (In memory it is kept out of the sandbox by common/secret.h.)
+    const std::string real_key = resolved(kf);
+    for (const auto& r : readable) {
+        if (path_under(kf, r) || path_under(real_key, resolved(r)))
+            return Error{"security.monitoring.hmac_key_file " + kf + " lies inside " + r +
+                         ", which the script may read: it could read the key and forge the audit chain; "
+                         "keep the key elsewhere"};
+    }
+    // A second name (a hard link) could lie where the sandbox reads, and nothing above would see it.
+    struct stat kst;
+    if (::stat(kf.c_str(), &kst) == 0 && S_ISREG(kst.st_mode) && kst.st_nlink > 1)
+        return Error{"security.monitoring.hmac_key_file " + kf + " has " + std::to_string(kst.st_nlink) +
+                     " names (hard links): one may lie where the script can read it; give the key a single name"};
+    return {};
+}
+
 Result<audit::LogOptions> log_options(const std::string& option, const Policy& policy, const std::string& cwd,
                                       const std::vector<std::string>& sandbox_readable) {
     audit::LogOptions lo;
@@ -82,21 +109,8 @@ Result<audit::LogOptions> log_options(const std::string& option, const Policy& p
     }
     lo.max_bytes = policy.monitoring.log_max_bytes;
     if (!policy.monitoring.hmac_key_file.empty()) {
-        // The key must stay the host's: a script that could read it could recompute the chain over
-        // records it forged. (In memory it is kept out of the sandbox by common/secret.h.)
         const std::string& kf = policy.monitoring.hmac_key_file;
-        const std::string real_key = resolved(kf);
-        for (const auto& r : sandbox_readable) {
-            if (path_under(kf, r) || path_under(real_key, resolved(r)))
-                return Error{"security.monitoring.hmac_key_file " + kf + " lies inside " + r +
-                             ", which the script may read: it could read the key and forge the audit chain; "
-                             "keep the key elsewhere"};
-        }
-        // A second name (a hard link) could lie where the sandbox reads, and nothing above would see it.
-        struct stat kst;
-        if (::stat(kf.c_str(), &kst) == 0 && S_ISREG(kst.st_mode) && kst.st_nlink > 1)
-            return Error{"security.monitoring.hmac_key_file " + kf + " has " + std::to_string(kst.st_nlink) +
-                         " names (hard links): one may lie where the script can read it; give the key a single name"};
+        HIVE_TRY(check_key_file_placement(kf, sandbox_readable));
         auto key = audit::read_key_file(kf);
         if (!key) return Error{"security.monitoring.hmac_key_file: " + key.error().message};
         lo.hmac_key = *key;

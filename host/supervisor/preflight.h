@@ -15,6 +15,13 @@ namespace hive {
 // SHA-256 of what will run (the file, or the -c code; "" for -m and stdin).
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd);
 
+// The paths the sandbox may read: the system's (the stdlib, the libraries, ...), the policy's allowed_paths
+// and read_only_paths, and the script's directory ("" for -c, -m and stdin).
+std::vector<std::string> sandbox_readable(const Policy& policy, const std::string& script_dir);
+
+// The HMAC key file must lie outside `readable` and have a single name (no hard link elsewhere).
+Status check_key_file_placement(const std::string& key_file, const std::vector<std::string>& readable);
+
 // The audit log options: the directory (--log-dir, $HIVE_LOG_DIR, /var/log/hive-py for root, else the
 // XDG state dir), refused when it lies inside a path the policy lets the script write; the HMAC key,
 // refused when its file lies inside a path the sandbox may read (`sandbox_readable`).

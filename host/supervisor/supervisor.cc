@@ -164,12 +164,10 @@ int run_script(const Options& opts) {
     HIVE_MARK("p.policy");
     auto script_hash = check_script(spec, cwd);
     if (!script_hash) return say_error(script_hash.error().message, 2);
-    std::vector<std::string> readable = landlock::system_read_paths();
-    for (const auto* v : {&policy.filesystem.allowed_paths, &policy.filesystem.read_only_paths})
-        readable.insert(readable.end(), v->begin(), v->end());
-    if (spec.mode == ScriptSpec::Mode::file && spec.script_abs.rfind('/') > 0)  // run_paths below: the same dir
-        readable.push_back(spec.script_abs.substr(0, spec.script_abs.rfind('/')));
-    auto lo = log_options(opts.log_dir, policy, cwd, readable);
+    const std::string script_dir = spec.mode == ScriptSpec::Mode::file && spec.script_abs.rfind('/') > 0
+                                       ? spec.script_abs.substr(0, spec.script_abs.rfind('/'))  // as run_paths below
+                                       : "";
+    auto lo = log_options(opts.log_dir, policy, cwd, sandbox_readable(policy, script_dir));
     if (!lo) return say_error(lo.error().message, 2);
     lo->compress_in_background = true;
     HIVE_MARK("p.script");

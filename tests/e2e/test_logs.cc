@@ -195,6 +195,11 @@ TEST_CASE("logs: an HMAC key file the sandbox could read is refused before anyth
     r = hive({"--policy", in_writable, "--log-dir", logs.path, "-c", "pass"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("hmac_key_file " + w + "/k lies inside " + w + ",") != std::string::npos);
+    // --check-policy says so too, rather than calling the policy valid.
+    auto checked = hive({"--check-policy", in_writable});
+    CHECK(checked.exit_code == 2);
+    CHECK(checked.out.empty());
+    CHECK(checked.err == r.err);
     auto in_stdlib = d.file("p3.yml", "security:\n  monitoring:\n    hmac_key_file: /usr/lib/python3.11/os.py\n");
     r = hive({"--policy", in_stdlib, "--log-dir", logs.path, "-c", "pass"});
     CHECK(r.exit_code == 2);
