@@ -80,8 +80,8 @@ std::string processes_with(const std::string& tag) {
 }
 
 // Runs the same arguments under hive-py and python3 -I from the same cwd and checks that the user sees
-// the same thing.
-void expect_parity(const std::vector<std::string>& args, const RunOptions& opts) {
+// the same thing. Returns hive-py's outcome, for checks of its own.
+Outcome expect_parity(const std::vector<std::string>& args, const RunOptions& opts) {
     Outcome h = hv(args, opts);
     Outcome p = hivetest::python(args, opts);
     INFO("hive-py: " << describe(h));
@@ -90,6 +90,7 @@ void expect_parity(const std::vector<std::string>& args, const RunOptions& opts)
     CHECK(h.err == p.err);
     CHECK(h.exit_code == p.exit_code);
     CHECK(h.term_signal == 0);
+    return h;
 }
 
 }  // namespace
@@ -144,8 +145,7 @@ TEST_CASE("unicode output on stdout and stderr", "[host][parity]") {
            "print('stderr: ñ 日本 🎉', file=sys.stderr)\n"
            "print(sys.stdout.encoding, sys.stderr.encoding, sys.getfilesystemencoding())\n"
            "sys.stdout.buffer.write(b'raw \\xff\\xfe bytes\\n')\n");
-    expect_parity({"uni.py"}, in_dir(t.path));
-    Outcome h = hv({"uni.py"}, in_dir(t.path));
+    Outcome h = expect_parity({"uni.py"}, in_dir(t.path));
     CHECK(contains(h.out, "é 中文 🐝 é\n"));
 }
 
@@ -215,8 +215,7 @@ TEST_CASE("builtins, sys._stdlib_dir and the frozen stdlib modules' __file__ are
            "for n in ('exit', 'quit', 'copyright', 'credits', 'license', 'help'):\n"
            "    o = getattr(builtins, n)\n"
            "    print(n, type(o).__module__, type(o).__name__, sorted(vars(o).items()), repr(o)[:40])\n");
-    expect_parity({"names.py"}, in_dir(t.path));
-    Outcome h = hv({"names.py"}, in_dir(t.path));
+    Outcome h = expect_parity({"names.py"}, in_dir(t.path));
     CHECK(contains(h.out, "/usr/lib/python3.11 ['/usr/lib/python3.11/os.py'"));
     CHECK_FALSE(contains(h.out, "pybind11"));
 }
@@ -235,8 +234,7 @@ TEST_CASE("an uncaught exception prints the same traceback and exits 1", "[host]
            "\n"
            "print('partial output')\n"
            "outer()\n");
-    expect_parity({"tb.py"}, in_dir(t.path));
-    Outcome h = hv({"tb.py"}, in_dir(t.path));
+    Outcome h = expect_parity({"tb.py"}, in_dir(t.path));
     CHECK(h.exit_code == 1);
     CHECK(contains(h.err, "Traceback (most recent call last):\n  File \"/"));
     CHECK(contains(h.err, "ValueError: boom é 中\n"));
