@@ -164,8 +164,9 @@ int run_script(const Options& opts) {
     HIVE_MARK("p.policy");
     auto script_hash = check_script(spec, cwd);
     if (!script_hash) return say_error(script_hash.error().message, 2);
+    // The script's directory: readable in the sandbox (its sibling modules), so never the HMAC key's place.
     const std::string script_dir = spec.mode == ScriptSpec::Mode::file && spec.script_abs.rfind('/') > 0
-                                       ? spec.script_abs.substr(0, spec.script_abs.rfind('/'))  // as run_paths below
+                                       ? spec.script_abs.substr(0, spec.script_abs.rfind('/'))
                                        : "";
     auto lo = log_options(opts.log_dir, policy, cwd, sandbox_readable(policy, script_dir));
     if (!lo) return say_error(lo.error().message, 2);
@@ -215,10 +216,8 @@ int run_script(const Options& opts) {
     if (!ring) return say_error(ring.error().message, 125);
 
     landlock::RunPaths run_paths;
-    if (spec.mode == ScriptSpec::Mode::file) {
-        run_paths.read_only.push_back(spec.script_abs);
-        run_paths.read_only.push_back(spec.script_abs.substr(0, spec.script_abs.rfind('/')));
-    }
+    if (spec.mode == ScriptSpec::Mode::file) run_paths.read_only.push_back(spec.script_abs);
+    if (!script_dir.empty()) run_paths.read_only.push_back(script_dir);
     // Network allow-list (netguard.h): resolved now, a hosts file with only those names, connect() to us.
     auto net = setup_network(policy);
     if (!net) return say_error("network: " + net.error().message, 125);
