@@ -14,9 +14,10 @@ namespace hive::seccomp {
 struct Prepared {
     std::vector<sock_filter> program;  // the exported BPF program
     std::vector<std::string> summary;  // human-readable rule groups, for the run record and --doctor
+    bool from_template = false;        // the build-time program (seccomp.cc), not compiled at this run
 };
 
-// In the parent, with libseccomp: default allow, then
+// In the parent (libseccomp's program, compiled at build time where it can be: seccomp.cc): default allow, then
 //  - blocked_operations: chmod family (fchmodat2 = 452 by number), chown family, delete
 //    (unlink/unlinkat/rmdir, rename family) -> EPERM;
 //  - allowed_domains empty: socket() of every family -> EPERM (socketpair stays allowed); non-empty:

@@ -28,6 +28,7 @@
 #include "sandbox/doctor.h"
 #include "sandbox/landlock.h"
 #include "sandbox/seccomp.h"
+#include "sandbox/seccomp_rules.h"
 
 using namespace hive;
 
@@ -658,6 +659,74 @@ TEST_CASE("seccomp: summary names the rule groups", "[seccomp]") {
     CHECK(all.find("protected fds 5") != std::string::npos);
     CHECK(all.find("unknown syscall") == std::string::npos);
     std::cerr << "seccomp summary (" << prepared->program.size() << " BPF instructions):\n" << all;
+}
+
+// The programs a run uses come from build-time templates (seccomp.cc); they must be exactly what
+// libseccomp compiles here, for every policy shape, or the kernel would enforce another filter.
+Policy policy_of(const seccomp::Shape& s) {
+    Policy p;
+    p.filesystem.blocked.chmod = s.chmod;
+    p.filesystem.blocked.chown = s.chown;
+    p.filesystem.blocked.del = s.del;
+    if (s.inet) p.network.allowed_domains = {"example.org"};
+    p.execution.allow_subprocess = s.exec;
+    return p;
+}
+
+bool same_program(const std::vector<sock_filter>& a, const std::vector<sock_filter>& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(sock_filter)) == 0;
+}
+
+TEST_CASE("seccomp: a run's program is libseccomp's, for every policy shape", "[seccomp]") {
+    for (unsigned i = 0; i < seccomp::Shape::kCount; ++i) {
+        const auto shape = seccomp::Shape::from_index(i);
+        const Policy policy = policy_of(shape);
+        for (int fd : {0, 3, 12, 100, 1023, 1024, 70000}) {
+            CAPTURE(i, fd);
+            auto run = seccomp::prepare(policy, {fd});
+            auto lib = seccomp::compile(shape, {fd});
+            REQUIRE(run.ok());
+            REQUIRE(lib.ok());
+            CHECK(same_program(run->program, lib->program));
+            CHECK(run->summary == lib->summary);
+            // Up to the generator's checked range the template is used (the start-up cost depends on it);
+            // beyond it libseccomp compiles the program at run time.
+            CHECK(run->from_template == (fd <= 1023));
+        }
+    }
+    auto notify = seccomp::prepare_connect_notify();
+    auto notify_lib = seccomp::compile_connect_notify();
+    REQUIRE(notify.ok());
+    REQUIRE(notify_lib.ok());
+    CHECK(notify->from_template);
+    CHECK(same_program(notify->program, *notify_lib));
+}
+
+TEST_CASE("seccomp: the template's fd is enforced, not the one it was compiled with", "[seccomp]") {
+    // The generator compiled the templates for fds 1000 and 1001; a run writes its own fd in. Under the
+    // patched program, fd 1000 is an ordinary fd and the run's fd is the protected one.
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    constexpr int kRunFd = 77, kProbeFd = 1000;
+    REQUIRE(::dup2(p[1], kRunFd) == kRunFd);
+    REQUIRE(::dup2(p[1], kProbeFd) == kProbeFd);
+    ::close(p[1]);
+    auto prepared = seccomp::prepare(Policy{}, {kRunFd});
+    REQUIRE(prepared.ok());
+    REQUIRE(prepared->from_template);
+    auto r = in_child([&]() -> std::string {
+        if (auto m = no_new_privs(); !m.empty()) return m;
+        if (auto st = seccomp::apply(*prepared); !st.ok()) return st.error().message;
+        std::string m;
+        m += expect_errno("close(77)", ::close(kRunFd), EPERM);
+        m += expect_errno("dup2 onto 77", ::dup2(0, kRunFd), EPERM);
+        m += expect_ok("close(1000)", ::close(kProbeFd));
+        return m;
+    });
+    ::close(kRunFd);
+    ::close(kProbeFd);
+    ::close(p[0]);
+    CHECK_CHILD_OK(r);
 }
 
 // ---------------------------------------------------------------- costs and doctor
