@@ -71,7 +71,6 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
         Prepared out;
         out.program.assign(t.program, t.program + t.size);
         for (std::size_t i = 0; i < t.nsites; ++i) out.program[t.sites[i]].k = std::uint32_t(protected_fds[0]);
-        out.summary = describe(shape, protected_fds, split_names(t.unknown));
         out.from_template = true;
         return out;
     }
@@ -79,8 +78,14 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
     if (!c) return c.error();
     Prepared out;
     out.program = std::move(c->program);
-    out.summary = std::move(c->summary);
     return out;
+}
+
+std::vector<std::string> summary(const Policy& policy, const std::vector<int>& protected_fds) {
+    const Shape shape = shape_of(policy);
+    if (const Template& t = kTemplates[shape.index()]; t.program) return describe(shape, protected_fds, split_names(t.unknown));
+    auto c = compile(shape, protected_fds);
+    return c ? c->summary : std::vector<std::string>{"not compiled: " + c.error().message};
 }
 
 Status apply(const Prepared& prepared) {
@@ -102,7 +107,6 @@ Result<Prepared> prepare_connect_notify() {
         if (!p) return p.error();
         out.program = std::move(*p);
     }
-    out.summary.push_back("user notification: connect (the parent decides and connects)");
     return out;
 }
 

@@ -13,7 +13,6 @@ namespace hive::seccomp {
 
 struct Prepared {
     std::vector<sock_filter> program;  // the exported BPF program
-    std::vector<std::string> summary;  // human-readable rule groups, for the run record and --doctor
     bool from_template = false;        // the build-time program (seccomp.cc), not compiled at this run
 };
 
@@ -30,6 +29,10 @@ struct Prepared {
 //  - execve/execveat -> EPERM unless policy.execution.allow_subprocess;
 //  - `protected_fds` (the event channel's fds): close/dup2/dup3 onto them -> EPERM.
 Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected_fds);
+
+// The rule groups of that filter in words ("EPERM: chmod, fchmod, ..."; the last line counts the rules).
+// Not computed by a run, which has no use for it.
+std::vector<std::string> summary(const Policy& policy, const std::vector<int>& protected_fds);
 
 // In the child, after no_new_privs and Landlock: install the program. No allocation.
 Status apply(const Prepared& prepared);

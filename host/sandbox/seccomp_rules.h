@@ -1,6 +1,6 @@
 // The seccomp filter's rules, written once. They are compiled to BPF with libseccomp, either at build time
 // (hive-seccomp-gen, host/tools/: the templates seccomp.cc uses) or at run time when no template fits;
-// or only described (the summary for the run record and --doctor) when a template is used.
+// or only described in words (seccomp::summary) when a template is used.
 #pragma once
 
 #include <linux/filter.h>
