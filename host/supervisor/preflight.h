@@ -2,6 +2,8 @@
 // one line that says what to fix.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "audit/audit_log.h"
@@ -21,6 +23,12 @@ std::vector<std::string> sandbox_readable(const Policy& policy, const std::strin
 
 // The HMAC key file must lie outside `readable` and have a single name (no hard link elsewhere).
 Status check_key_file_placement(const std::string& key_file, const std::vector<std::string>& readable);
+
+// The home directory of `uid` from the user database ("" if it has none), looked up in a short-lived child
+// process: the C library's NSS reads /etc/passwd (or asks sssd, LDAP) through buffers of the caller's
+// heap and leaves the bytes there when it frees them, and the sandbox's processes are forks of hive-py.
+// A script with ctypes could read the file the sandbox refuses it in its own memory.
+std::string home_from_user_db(uid_t uid);
 
 // The audit log options: the directory (--log-dir, $HIVE_LOG_DIR, /var/log/hive-py for root, else the
 // XDG state dir), refused when it lies inside a path the policy lets the script write; the HMAC key,
