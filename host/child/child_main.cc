@@ -106,7 +106,7 @@ void init_main(const Args& a) {
     // Only what the sandbox needs survives: stdio, the report pipe, the ring's wake-up fd, and the fds
     // the prepared layers hold (the Landlock ruleset, the cgroup's cgroup.procs).
     std::vector<int> keep = a.keep_fds;
-    keep.insert(keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_procs_fd, a.plan.script_scope_fd});
+    keep.insert(keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_joined_fd, a.plan.script_scope_fd});
 #ifdef HIVE_TRACE
     keep.push_back(g_trace_fd);
 #endif
@@ -124,7 +124,7 @@ void init_main(const Args& a) {
     Status st = sandbox::apply_all(a.plan, applied, step);
     if (!st.ok()) report_failure(a.report_fd, step, st.error());
     HIVE_MARK("i.applied");
-    if (a.plan.cgroup_procs_fd >= 0) close(a.plan.cgroup_procs_fd);
+    if (a.plan.cgroup_joined_fd >= 0) close(a.plan.cgroup_joined_fd);
     if (a.plan.landlock && a.plan.landlock->ruleset.valid()) close(a.plan.landlock->ruleset.get());
     if (applied.listener_fd >= 0) {
         // The parent takes its own copy with pidfd_getfd(); the init keeps this one (it runs no script

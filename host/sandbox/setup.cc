@@ -9,13 +9,9 @@
 namespace hive::sandbox {
 
 Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
-    // 1. Limits. Joining the run's pids cgroup comes first of all, before this process can fork: the
-    //    cgroup is what holds max_processes for uid 0, which RLIMIT_NPROC ignores.
+    // 1. Limits. (The pids cgroup, which holds max_processes for uid 0 where RLIMIT_NPROC does not, is
+    //    joined by the parent meanwhile: step 6.)
     step = "rlimits";
-    if (plan.cgroup_procs_fd >= 0) {
-        if (write(plan.cgroup_procs_fd, "0\n", 2) != 2) return errno_error("write", "cgroup.procs");
-        applied.cgroup = true;
-    }
     // The namespace's init (this process) counts against RLIMIT_NPROC too.
     HIVE_TRY(rlimits::apply(*plan.policy, 1));
 
@@ -50,6 +46,19 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
         auto fd = seccomp::apply_with_listener(*plan.connect_notify);
         if (!fd) return fd.error();
         applied.listener_fd = *fd;
+    }
+
+    // 6. The pids cgroup: the parent has moved this process into it while the steps above ran; its word
+    //    must come before anything here forks. Silence (the parent gone) is a failure too.
+    if (plan.cgroup_joined_fd >= 0) {
+        step = "rlimits";
+        int err = 0;
+        ssize_t n;
+        while ((n = read(plan.cgroup_joined_fd, &err, sizeof err)) < 0 && errno == EINTR) {
+        }
+        if (n != ssize_t(sizeof err)) return Error{"the parent did not move the sandbox into its pids cgroup", EIO};
+        if (err != 0) return Error::from_errno("write", "cgroup.procs (by the parent)", err);
+        applied.cgroup = true;
     }
     step = "";
     return {};

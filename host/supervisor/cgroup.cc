@@ -116,6 +116,11 @@ Result<RunCgroup> RunCgroup::create(const std::string& run_id, int max_pids) {
     return cg;
 }
 
+int RunCgroup::add(pid_t pid) const {
+    const std::string s = std::to_string(pid);
+    return write(procs_.get(), s.data(), s.size()) == ssize_t(s.size()) ? 0 : errno;
+}
+
 std::vector<pid_t> RunCgroup::pids() const {
     std::vector<pid_t> v;
     each_line(read_small(path_ + "/cgroup.procs"), [&](std::string_view line) {

@@ -21,7 +21,8 @@ public:
     RunCgroup& operator=(RunCgroup&&) noexcept = default;
     ~RunCgroup();
 
-    int procs_fd() const { return procs_.get(); }  // cgroup.procs, opened for the child to join
+    // Moves process `pid` (and its threads) into the cgroup: 0, or the errno of the write.
+    int add(pid_t pid) const;
     std::vector<pid_t> pids() const;
     void kill_all() const;                         // SIGKILL every member until none is left
     const std::string& path() const { return path_; }

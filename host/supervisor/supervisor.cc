@@ -63,7 +63,7 @@ std::string new_run_id() {
 }
 
 struct Pipes {
-    UniqueFd report_r, report_w, out_r, out_w, err_r, err_w, life_r, life_w;
+    UniqueFd report_r, report_w, out_r, out_w, err_r, err_w, life_r, life_w, joined_r, joined_w;
 };
 
 Status make_pipe(UniqueFd& r, UniqueFd& w) {
@@ -267,7 +267,11 @@ int run_script(const Options& opts) {
     ca.plan.policy = &policy;
     ca.plan.landlock = &ll;
     ca.plan.seccomp = &*sc;
-    ca.plan.cgroup_procs_fd = cgroup ? cgroup->procs_fd() : -1;
+    if (cgroup) {
+        Status st = make_pipe(pp.joined_r, pp.joined_w);
+        if (!st.ok()) return say_error(st.error().message, 125);
+    }
+    ca.plan.cgroup_joined_fd = pp.joined_r.get();
     ca.plan.connect_notify = network ? &network->connect_notify : nullptr;
     ca.plan.script_scope_fd = script_scope.get();
     ca.plan.ns.outer_uid = geteuid();
@@ -330,6 +334,13 @@ int run_script(const Options& opts) {
         std::fprintf(stderr, "hive-py: warning: running without %s (best_effort)\n", m.c_str());
     }
 
+    if (cgroup) {
+        // The init waits for this word before it forks (setup.h: cgroup_joined_fd).
+        const int err = cgroup->add(child);
+        [[maybe_unused]] ssize_t n = write(pp.joined_w.get(), &err, sizeof err);
+        pp.joined_w.reset();
+        pp.joined_r.reset();
+    }
     HIVE_MARK("p.cloned");
     pp.report_w.reset();
     pp.out_w.reset();
