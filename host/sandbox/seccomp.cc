@@ -88,6 +88,12 @@ std::vector<std::string> summary(const Policy& policy, const std::vector<int>& p
     return c ? c->summary : std::vector<std::string>{"not compiled: " + c.error().message};
 }
 
+unsigned shapes_built_in() {
+    unsigned n = 0;
+    for (const Template& t : kTemplates) n += t.program != nullptr;
+    return n;
+}
+
 Status apply(const Prepared& prepared) {
     sock_fprog prog{};
     prog.len = static_cast<unsigned short>(prepared.program.size());

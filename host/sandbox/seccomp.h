@@ -34,6 +34,10 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
 // Not computed by a run, which has no use for it.
 std::vector<std::string> summary(const Policy& policy, const std::vector<int>& protected_fds);
 
+// How many of the 32 policy shapes have a program compiled at build time (seccomp.cc); the others are
+// compiled by libseccomp at each run, ~1 ms slower to start.
+unsigned shapes_built_in();
+
 // In the child, after no_new_privs and Landlock: install the program. No allocation.
 Status apply(const Prepared& prepared);
 
