@@ -104,7 +104,8 @@ void init_main(const Args& a) {
     if (a.lifeline_fd >= 0) close(a.lifeline_fd);
 
     // Only what the sandbox needs survives: stdio, the report pipe, the ring's wake-up fd, and the fds
-    // the prepared layers hold (the Landlock ruleset, the cgroup's cgroup.procs).
+    // the prepared layers hold (the Landlock ruleset, the pipe that brings the parent's word on the pids
+    // cgroup).
     std::vector<int> keep = a.keep_fds;
     keep.insert(keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_joined_fd, a.plan.script_scope_fd});
 #ifdef HIVE_TRACE
