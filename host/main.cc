@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         run.script.mode = hive::ScriptSpec::Mode::stdin_;
-        run.script.target = "-";
+        run.script.target.assign(1, '-');  // (not = "-": GCC 12 warns falsely, -Wrestrict)
         run.script.implicit_stdin = true;
     }
     int code = hive::run_script(run);

@@ -302,8 +302,8 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
             // import its sibling modules (Landlock gives that directory read-only). It goes last, not
             // first: a sibling named like a stdlib module (json.py, csv.py) must not shadow the stdlib,
             // which `python3 -I` would import.
-            std::string dir = spec.script_abs.substr(0, spec.script_abs.rfind('/'));
-            if (dir.empty()) dir = "/";
+            const std::size_t slash = spec.script_abs.rfind('/');
+            const std::string dir = slash == 0 ? std::string(1, '/') : spec.script_abs.substr(0, slash);
             sys.attr("path").attr("append")(dir);
             add_siblings(dir, hook_cfg);
         }

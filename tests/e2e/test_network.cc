@@ -145,7 +145,7 @@ TEST_CASE("network: blocked port, other address, other name and UDP all fail wit
 
 TEST_CASE("network: raw connects through ctypes are decided by the parent", "[network][attack]") {
     RawSetup net;
-    Server &ok = net.ok, &blocked = net.blocked;
+    Server& blocked = net.blocked;
     LogDir& logs = net.logs;
     const std::string &pol = net.policy, &b = net.b, &p = net.p;
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
@@ -169,7 +169,7 @@ TEST_CASE("network: raw connects through ctypes are decided by the parent", "[ne
 
 TEST_CASE("network: a thread racing the address buffer cannot reach a blocked port", "[network][attack]") {
     RawSetup net;
-    Server &ok = net.ok, &blocked = net.blocked;
+    Server& blocked = net.blocked;
     LogDir& logs = net.logs;
     const std::string &pol = net.policy, &b = net.b, &p = net.p;
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
