@@ -18,7 +18,8 @@ class Secret {
 public:
     // The file's bytes minus one trailing "\n" or "\r\n". Errors: unreadable, empty, larger than `max`.
     static Result<std::shared_ptr<const Secret>> read_file(const std::string& path, std::size_t max);
-    // The same protection for bytes already in memory (tests).
+    // The same protection for bytes already in memory (monitoring.alert_command; tests). The caller
+    // wipes its own copy.
     static Result<std::shared_ptr<const Secret>> copy_of(std::string_view bytes);
 
     std::string_view view() const { return {data_, size_}; }

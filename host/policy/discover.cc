@@ -54,6 +54,8 @@ Result<Policy> load_policy_file(const std::string& path, const std::string& base
         text.append(buf, size_t(n));
         if (text.size() > size_t(kMaxPolicyBytes)) return Error{abs + ": cannot read policy: larger than 1 MiB"};
     }
+    // The text may hold a credential (monitoring.alert_command), and the sandbox inherits this stack.
+    explicit_bzero(buf, sizeof buf);
     return parse_policy(text, abs, base_dir);
 }
 

@@ -11,10 +11,12 @@
 #include <thread>
 
 #include "common/json.h"
+#include "common/secret.h"
 
 namespace hive {
 
-Alerter::Alerter(std::string run_id, std::string script, std::string alert_command, SecuritySink sink)
+Alerter::Alerter(std::string run_id, std::string script, std::shared_ptr<const Secret> alert_command,
+                 SecuritySink sink)
     : run_id_(std::move(run_id)), script_(std::move(script)), command_(std::move(alert_command)), sink_(std::move(sink)) {}
 
 bool Alerter::raise(const std::string& name, const std::string& message, double value, double threshold,
@@ -33,14 +35,17 @@ bool Alerter::raise(const std::string& name, const std::string& message, double 
     std::string body = o.str();
     sink_("medium", "alert", "alert " + name + ": " + message, body);
     if (to_stderr) stderr_lines_.push_back(name + ": " + message);
-    if (command_.empty()) return true;
+    if (!command_ || command_->view().empty()) return true;
 
+    // A copy the fork can read: the Secret's mapping reads as zeros in every child. (The sandbox's processes
+    // were forked before any alert, so this copy never reaches them.)
+    const std::string command(command_->view());
     int in[2];
     if (pipe2(in, O_CLOEXEC) != 0) return true;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(in[0], 0);
-        execl("/bin/sh", "sh", "-c", command_.c_str(), static_cast<char*>(nullptr));
+        execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
     close(in[0]);

@@ -6,17 +6,22 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace hive {
 
+class Secret;
+
 class Alerter {
 public:
     // `security` receives (severity, kind, message, alert_json) for the security log.
     using SecuritySink = std::function<void(const std::string&, const std::string&, const std::string&, const std::string&)>;
-    Alerter(std::string run_id, std::string script, std::string alert_command, SecuritySink sink);
+    // `alert_command`: nullptr or empty for none. A Secret (common/secret.h): the command may carry a
+    // credential, and the sandbox's processes, forks of hive-py, must not find it in their memory.
+    Alerter(std::string run_id, std::string script, std::shared_ptr<const Secret> alert_command, SecuritySink sink);
 
     // Returns false when this alert (by name) was already raised in this run. `to_stderr`: also one line on
     // stderr at the end of the run (a failed run's alert adds none: its own stderr, or hive-py's reason
@@ -31,7 +36,8 @@ public:
     void finish(double seconds);
 
 private:
-    std::string run_id_, script_, command_;
+    std::string run_id_, script_;
+    std::shared_ptr<const Secret> command_;
     SecuritySink sink_;
     std::set<std::string> raised_;
     std::vector<std::string> raised_list_, stderr_lines_;

@@ -26,6 +26,8 @@
 #include "child/child_main.h"
 #include "child/report.h"
 #include "common/json.h"
+#include "common/scrub.h"
+#include "common/secret.h"
 #include "common/sha256.h"
 #include "policy/policy.h"
 #include "sandbox/landlock.h"
@@ -159,6 +161,16 @@ int run_script(const Options& opts) {
     HIVE_MARK("p.run_script");
     auto pol = discover_policy(opts.policy_path, cwd);
     if (!pol) return say_error(pol.error().message, 2);
+    // The alert command may carry a credential: it moves into a Secret (zeros in every fork), and the
+    // policy's copy, which the sandbox inherits, is wiped. Only the Alerter runs it.
+    std::shared_ptr<const Secret> alert_command;
+    if (std::string& ac = pol->monitoring.alert_command; !ac.empty()) {
+        auto s = Secret::copy_of(ac);
+        if (!s) return say_error("monitoring.alert_command: " + s.error().message, 125);
+        alert_command = std::move(*s);
+        explicit_bzero(ac.data(), ac.size());
+        ac.clear();
+    }
     const Policy& policy = *pol;
     ScriptSpec spec = opts.script;
     HIVE_MARK("p.policy");
@@ -179,7 +191,7 @@ int run_script(const Options& opts) {
 
     RunLog rs(new_run_id(), policy, std::move(*opened));
     const bool strict = policy.enforcement == Enforcement::strict;
-    Alerter alerter(rs.run_id(), script_name, policy.monitoring.alert_command,
+    Alerter alerter(rs.run_id(), script_name, alert_command,
                     [&rs](const std::string& sev, const std::string& kind, const std::string& msg, const std::string& js) {
                         rs.security(sev, kind, msg, "alert", js);
                     });
@@ -334,6 +346,8 @@ int run_script(const Options& opts) {
         std::fprintf(stderr, "hive-py: warning: running without %s (best_effort)\n", m.c_str());
     }
 
+    // The sandbox has its copy of the heap: what the parent frees from here on stays its own.
+    g_scrub_frees = false;
     if (cgroup) {
         // The init waits for this word before it forks (setup.h: cgroup_joined_fd).
         const int err = cgroup->add(child);

@@ -450,6 +450,30 @@ print(f"environ_has_secret={int('HIVE_ATTACK_SECRET' in os.environ)} 0")
     check_logged(r, "exit");
 }
 
+TEST_CASE("attack: the policy's alert_command (a webhook token, say) is not in the script's memory, and still runs",
+          "[attack][memory][alerts]") {
+    if (!sandbox_ready()) return;
+    VarTmpDir kd("alert");
+    const std::string token = "HIVE-ALERT-TOKEN-" + random_tag() + random_tag();
+    // `:` is the shell's no-op: the token rides along in the command as a credential would.
+    const std::string pol = kd.file("p.yml", read_file(policy("ctypes_default")) + "  monitoring:\n    alert_command: \"cat > " +
+                                                 kd.path + "/alert.json; : " + token + "\"\n");
+    RunArgs ra;
+    ra.args = {std::string(token.rbegin(), token.rend())};
+    // Exit 3: the failed run raises an alert, so the command must run (from the parent, outside).
+    std::string code = std::string(kMemoryScan) + R"PY(
+scan(sys.argv[1][::-1].encode(), sys.argv[1].encode())
+sys.exit(3)
+)PY";
+    Run r = sandboxed(pol, code, ra);
+    INFO(r.dump());
+    REQUIRE(r.o.exit_code == 3);
+    check_scan(r);
+    check_nothing_leaked(r, token);
+    const std::string alert = read_file(kd.path + "/alert.json");
+    CHECK(alert.find("\"alert\":\"run_failed\"") != std::string::npos);
+}
+
 TEST_CASE("attack: a symlink in /tmp pointing at a secret does not open it (Landlock EACCES)", "[attack][fs]") {
     if (!sandbox_ready()) return;
     VarTmpDir d("secret");

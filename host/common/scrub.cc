@@ -1,0 +1,5 @@
+#include "common/scrub.h"
+
+namespace hive {
+bool g_scrub_frees = true;
+}
