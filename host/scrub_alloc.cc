@@ -16,18 +16,22 @@
 
 namespace {
 
-void* allocate(std::size_t n) {
-    void* p = std::malloc(n ? n : 1);
-    if (!p) throw std::bad_alloc();
-    return p;
+std::size_t aligned_to(std::align_val_t al) {
+    const auto a = static_cast<std::size_t>(al);
+    return a < sizeof(void*) ? sizeof(void*) : a;
 }
 
-void* allocate_aligned(std::size_t n, std::align_val_t al) {
-    std::size_t a = static_cast<std::size_t>(al);
-    if (a < sizeof(void*)) a = sizeof(void*);
+void* try_allocate(std::size_t n) noexcept { return std::malloc(n ? n : 1); }
+
+void* try_allocate(std::size_t n, std::align_val_t al) noexcept {
     void* p = nullptr;
-    if (posix_memalign(&p, a, n ? n : 1) != 0) throw std::bad_alloc();
-    return p;
+    return posix_memalign(&p, aligned_to(al), n ? n : 1) == 0 ? p : nullptr;
+}
+
+template <class... A>
+void* allocate(A... a) {
+    if (void* p = try_allocate(a...)) return p;
+    throw std::bad_alloc();
 }
 
 void release(void* p) noexcept {
@@ -40,36 +44,12 @@ void release(void* p) noexcept {
 
 void* operator new(std::size_t n) { return allocate(n); }
 void* operator new[](std::size_t n) { return allocate(n); }
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-    try {
-        return allocate(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t n, const std::nothrow_t&) noexcept {
-    try {
-        return allocate(n);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new(std::size_t n, std::align_val_t al) { return allocate_aligned(n, al); }
-void* operator new[](std::size_t n, std::align_val_t al) { return allocate_aligned(n, al); }
-void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    try {
-        return allocate_aligned(n, al);
-    } catch (...) {
-        return nullptr;
-    }
-}
-void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept {
-    try {
-        return allocate_aligned(n, al);
-    } catch (...) {
-        return nullptr;
-    }
-}
+void* operator new(std::size_t n, std::align_val_t al) { return allocate(n, al); }
+void* operator new[](std::size_t n, std::align_val_t al) { return allocate(n, al); }
+void* operator new(std::size_t n, const std::nothrow_t&) noexcept { return try_allocate(n); }
+void* operator new[](std::size_t n, const std::nothrow_t&) noexcept { return try_allocate(n); }
+void* operator new(std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept { return try_allocate(n, al); }
+void* operator new[](std::size_t n, std::align_val_t al, const std::nothrow_t&) noexcept { return try_allocate(n, al); }
 
 void operator delete(void* p) noexcept { release(p); }
 void operator delete[](void* p) noexcept { release(p); }
