@@ -90,7 +90,7 @@ int remote_flags(pid_t pid, int fd) {
 
 }  // namespace
 
-void NetGuard::handle(std::vector<NetDecision>& out, int connect_timeout_ms) {
+void NetGuard::receive(std::vector<NetDecision>& out, std::chrono::steady_clock::time_point connect_deadline) {
     seccomp_notif req{};
     if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;  // the caller died meanwhile
     NetDecision d;
@@ -145,45 +145,88 @@ void NetGuard::handle(std::vector<NetDecision>& out, int connect_timeout_ms) {
         return deny(EPERM, "port is in security.network.blocked_ports");
 
     // Connect our own socket, in the host's network namespace, to the copy of the address we checked.
+    // Without waiting: the script's thread waits for our answer, the rest of the run does not (its output,
+    // its events, other threads' connects, the wall clock).
     UniqueFd s(socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s.valid()) return deny(errno, "the parent could not create a socket");
-    int rc = connect(s.get(), reinterpret_cast<sockaddr*>(&ss), socklen_t(len));
-    if (rc != 0 && errno == EINPROGRESS) {
-        pollfd p{s.get(), POLLOUT, 0};
-        rc = poll(&p, 1, connect_timeout_ms) == 1 ? 0 : -1;
-        int err = rc == 0 ? 0 : ETIMEDOUT;
-        socklen_t el = sizeof err;
-        if (rc == 0) getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &el);
-        if (err) {
-            errno = err;
-            rc = -1;
-        }
-    }
-    if (rc != 0) {
-        int e = errno;
+    Pending p{req.id, sockfd, std::move(s), d, connect_deadline};
+    if (connect(p.socket.get(), reinterpret_cast<sockaddr*>(&ss), socklen_t(len)) == 0) return finish(p, 0, out);
+    if (errno != EINPROGRESS) return finish(p, errno, out);
+    pending_.push_back(std::move(p));
+}
+
+void NetGuard::finish(Pending& p, int err, std::vector<NetDecision>& out) {
+    NetDecision& d = p.decision;
+    d.verdict = "allowed";
+    ++allowed_;
+    if (err) {
         // The network's own answer (refused, unreachable, timed out) is the script's answer.
-        d.verdict = "allowed";
-        d.reason = std::string("connect failed: ") + strerrorname_np(e);
-        ++allowed_;
-        respond(listener_.get(), req.id, e);
+        d.reason = std::string("connect failed: ") + strerrorname_np(err);
+        respond(listener_.get(), p.id, err);
         out.push_back(d);
         return;
     }
     // Match the script's blocking mode, then put our connected socket where its socket was.
-    int fl = fcntl(s.get(), F_GETFL);
-    if (!(remote_flags(d.pid, sockfd) & O_NONBLOCK)) fcntl(s.get(), F_SETFL, fl & ~O_NONBLOCK);
+    int fl = fcntl(p.socket.get(), F_GETFL);
+    if (!(remote_flags(d.pid, p.sockfd) & O_NONBLOCK)) fcntl(p.socket.get(), F_SETFL, fl & ~O_NONBLOCK);
     seccomp_notif_addfd add{};
-    add.id = req.id;
+    add.id = p.id;
     add.flags = SECCOMP_ADDFD_FLAG_SETFD;
-    add.srcfd = std::uint32_t(s.get());
-    add.newfd = std::uint32_t(sockfd);
+    add.srcfd = std::uint32_t(p.socket.get());
+    add.newfd = std::uint32_t(p.sockfd);
     add.newfd_flags = 0;
-    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) return;  // the caller is gone
-    d.verdict = "allowed";
+    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &add) < 0) {
+        d.reason = "connected by the parent, but the script's thread was gone";
+        out.push_back(d);
+        return;
+    }
     d.reason = "connected by the parent";
-    ++allowed_;
-    respond(listener_.get(), req.id, 0);
+    respond(listener_.get(), p.id, 0);
     out.push_back(d);
+}
+
+void NetGuard::add_pollfds(std::vector<pollfd>& fds) const {
+    for (const auto& p : pending_) fds.push_back({p.socket.get(), POLLOUT, 0});
+}
+
+std::optional<std::chrono::steady_clock::time_point> NetGuard::next_deadline() const {
+    std::optional<std::chrono::steady_clock::time_point> t;
+    for (const auto& p : pending_)
+        if (!t || p.deadline < *t) t = p.deadline;
+    return t;
+}
+
+void NetGuard::progress(std::vector<NetDecision>& out) {
+    const auto now = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < pending_.size();) {
+        Pending& p = pending_[i];
+        pollfd q{p.socket.get(), POLLOUT, 0};
+        int err = -1;
+        if (::poll(&q, 1, 0) == 1) {
+            err = 0;
+            socklen_t el = sizeof err;
+            if (getsockopt(p.socket.get(), SOL_SOCKET, SO_ERROR, &err, &el) != 0) err = errno;
+        } else if (now >= p.deadline) {
+            err = ETIMEDOUT;
+        }
+        if (err < 0) {
+            ++i;
+            continue;
+        }
+        finish(p, err, out);
+        pending_.erase(pending_.begin() + std::ptrdiff_t(i));
+    }
+}
+
+void NetGuard::abandon(std::vector<NetDecision>& out) {
+    for (auto& p : pending_) {
+        p.decision.verdict = "allowed";
+        p.decision.reason = "the run ended before the connect completed";
+        ++allowed_;
+        respond(listener_.get(), p.id, ECONNABORTED);
+        out.push_back(p.decision);
+    }
+    pending_.clear();
 }
 
 NetworkSetup::~NetworkSetup() {

@@ -9,8 +9,11 @@
 // buffer after the check (another thread racing it) changes nothing: the kernel never reads it again.
 #pragma once
 
+#include <poll.h>
 #include <sys/types.h>
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -48,15 +51,35 @@ public:
     NetGuard(const Policy& policy, Resolved resolved);
     void adopt(UniqueFd listener) { listener_ = std::move(listener); }
     int fd() const { return listener_.get(); }
-    // Answer one pending notification; `connect_timeout_ms` bounds the parent's own connect.
-    void handle(std::vector<NetDecision>& out, int connect_timeout_ms);
+    // Takes one notification from the listener (fd() is readable). A refusal is answered at once; an
+    // allowed address gets the parent's own non-blocking connect, answered by progress() when it
+    // completes or when `connect_deadline` passes (ETIMEDOUT). Decisions made go to `out`.
+    void receive(std::vector<NetDecision>& out, std::chrono::steady_clock::time_point connect_deadline);
+    // The parent's connects in progress, for the supervisor's poll (POLLOUT), and the earliest deadline.
+    void add_pollfds(std::vector<pollfd>& fds) const;
+    std::optional<std::chrono::steady_clock::time_point> next_deadline() const;
+    std::size_t pending() const { return pending_.size(); }
+    // Answers the connects that completed, failed or ran out of time.
+    void progress(std::vector<NetDecision>& out);
+    // The run is over: the connects still in progress are answered ECONNABORTED and recorded as cut off.
+    void abandon(std::vector<NetDecision>& out);
     int allowed() const { return allowed_; }
     int denied() const { return denied_; }
 
 private:
+    struct Pending {
+        std::uint64_t id;  // the notification
+        int sockfd;        // the script's socket, which ours replaces
+        UniqueFd socket;   // ours, connecting
+        NetDecision decision;
+        std::chrono::steady_clock::time_point deadline;
+    };
+    void finish(Pending& p, int err, std::vector<NetDecision>& out);
+
     const Policy& policy_;
     Resolved resolved_;
     UniqueFd listener_;
+    std::vector<Pending> pending_;
     int allowed_ = 0, denied_ = 0;
 };
 

@@ -455,6 +455,8 @@ int run_script(const Options& opts) {
         }
     };
 
+    std::vector<pollfd> fds;  // kept across rounds: its capacity, not a new allocation each time
+    fds.reserve(16);
     while (!exited || out_open || err_open) {
         auto now = Clock::now();
         if (!timed_out && now >= deadline) {
@@ -470,23 +472,29 @@ int run_script(const Options& opts) {
             kill(child, g_forward_signal);
             g_forward_signal = 0;
         }
-        pollfd fds[6];
-        int n = 0;
+        fds.clear();
         int i_out = -1, i_err = -1, i_pid = -1, i_wake, i_rep = -1, i_net = -1;
-        if (out_open) { i_out = n; fds[n++] = {pp.out_r.get(), POLLIN, 0}; }
-        if (err_open) { i_err = n; fds[n++] = {pp.err_r.get(), POLLIN, 0}; }
-        if (!exited) { i_pid = n; fds[n++] = {pidfd.get(), POLLIN, 0}; }
-        if (report_open) { i_rep = n; fds[n++] = {pp.report_r.get(), POLLIN, 0}; }
-        if (network && network->guard->fd() >= 0) { i_net = n; fds[n++] = {network->guard->fd(), POLLIN, 0}; }
-        i_wake = n;
-        fds[n++] = {ring->wake_fd(), POLLIN, 0};
+        auto add = [&](int fd) {
+            fds.push_back({fd, POLLIN, 0});
+            return int(fds.size()) - 1;
+        };
+        if (out_open) i_out = add(pp.out_r.get());
+        if (err_open) i_err = add(pp.err_r.get());
+        if (!exited) i_pid = add(pidfd.get());
+        if (report_open) i_rep = add(pp.report_r.get());
+        if (network && network->guard->fd() >= 0) i_net = add(network->guard->fd());
+        i_wake = add(ring->wake_fd());
+        // The parent's own connects for the script, in progress (netguard.h): their completion wakes us.
+        if (network) network->guard->add_pollfds(fds);
         // While events flow, drain every 2 ms rather than at the writer's half-full wake-up or the 50 ms
         // tick: the work of writing them down overlaps the script instead of piling up for its end (a
         // 5,000-file script's run ended ~15 ms after its last line before).
         auto until = std::min<Clock::time_point>(
             {deadline, next_sample, now + std::chrono::milliseconds(events_flowing ? 2 : 50)});
+        if (network)
+            if (auto t = network->guard->next_deadline()) until = std::min(until, *t);
         int timeout_ms = int(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()));
-        int r = poll(fds, nfds_t(n), timeout_ms);
+        int r = poll(fds.data(), nfds_t(fds.size()), timeout_ms);
         if (r < 0 && errno != EINTR) break;
         if (r > 0) {
             if (i_out >= 0 && fds[i_out].revents && !(out_open = relay(pp.out_r.get(), true))) pp.out_r.reset();
@@ -494,8 +502,8 @@ int run_script(const Options& opts) {
             if (i_rep >= 0 && fds[i_rep].revents) read_report();
             if (i_net >= 0 && (fds[i_net].revents & POLLIN)) {
                 std::vector<NetDecision> ds;
-                auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-                network->guard->handle(ds, int(std::clamp<long>(left, 1, 10000)));
+                // Each connect the parent makes is bounded by 10 s, and by the run's own wall clock.
+                network->guard->receive(ds, std::min(deadline, Clock::now() + std::chrono::seconds(10)));
                 record_decisions(rs, ds);
             }
             if (fds[i_wake].revents) {
@@ -512,6 +520,11 @@ int run_script(const Options& opts) {
                 exited = true;
                 exit_seen = Clock::now();
             }
+        }
+        if (network && network->guard->pending()) {  // completed, failed, or past their deadline
+            std::vector<NetDecision> ds;
+            network->guard->progress(ds);
+            record_decisions(rs, ds);
         }
         {
             channel::Drained d = channel::drain(ring->header(), exited);
@@ -537,6 +550,12 @@ int run_script(const Options& opts) {
         wait4(child, &wait_status, 0, &ru);
     }
     rs.take(channel::drain(ring->header(), true));
+    if (network) {
+        std::vector<NetDecision> ds;
+        network->guard->progress(ds);
+        network->guard->abandon(ds);
+        record_decisions(rs, ds);
+    }
     HIVE_MARK("p.loopend");
     const double elapsed = std::chrono::duration<double>(Clock::now() - t_start).count();
     // What the init wrote and the loop did not read yet.

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "run.h"
 
@@ -193,4 +194,59 @@ TEST_CASE("network: a thread racing the address buffer cannot reach a blocked po
     CHECK(r.out.rfind("connected ", 0) == 0);
     // Whatever the race did, nothing ever reached the blocked port.
     CHECK(blocked.accepted == 0);
+}
+
+TEST_CASE("network: while one connect waits on the network, the run goes on (output, other connects, the end)",
+          "[network]") {
+    // A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it waits.
+    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t l = sizeof a;
+    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &l);
+    REQUIRE(listen(lfd, 0) == 0);
+    std::vector<int> fillers;
+    for (int i = 0; i < 4; ++i) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        fillers.push_back(c);
+    }
+    const std::string stuck = std::to_string(ntohs(a.sin_port));
+    Server ok, blocked;
+    TempDir dir;
+    LogDir logs;
+    const std::string pol = dir.file("policy.yml", "security:\n  execution: {timeout_seconds: 8}\n"
+                                                   "  network:\n    allowed_domains: [localhost]\n"
+                                                   "    blocked_ports: [22, " + std::to_string(blocked.port) + "]\n");
+    // One thread's connect waits (up to 30 s); meanwhile the main thread connects elsewhere, writes more
+    // than a pipe holds (the parent must relay it) and ends the run.
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
+                   "import os, socket, sys, threading, time\n"
+                   "def wait():\n"
+                   "    try: socket.create_connection(('localhost', " + stuck + "), timeout=30)\n"
+                   "    except OSError: pass\n"
+                   "threading.Thread(target=wait, daemon=True).start()\n"
+                   "time.sleep(0.5)\n"
+                   "s = socket.create_connection(('localhost', " + std::to_string(ok.port) + "), timeout=5)\n"
+                   "s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')\n"
+                   "print(s.recv(100).split(b'\\r\\n')[0].decode(), flush=True)\n"
+                   "sys.stdout.write('x' * 300000 + '\\n')\n"
+                   "print('done', flush=True)\n"
+                   "os._exit(0)\n"});
+    for (int c : fillers) close(c);
+    close(lfd);
+    INFO(r.err);
+    CHECK(r.exit_code == 0);  // a parent stuck on the first connect let the wall-clock limit end the run: 124
+    CHECK(r.out.rfind("HTTP/1.0 200 OK\n", 0) == 0);
+    CHECK(r.out.size() == std::string("HTTP/1.0 200 OK\n").size() + 300001 + 5);
+    CHECK(r.out.substr(r.out.size() - 5) == "done\n");
+    // Both connects are in the audit trail: the one that went through, and the one the run's end cut off.
+    auto ev = grep(logs.events(), "\"event\":\"network.connect\"");
+    CHECK(ev.size() == 2);
+    bool cut = false;
+    for (auto& e : ev) cut = cut || (e.find("\"" + stuck + "\"") != std::string::npos &&
+                                     e.find("the run ended before the connect completed") != std::string::npos);
+    CHECK(cut);
 }
