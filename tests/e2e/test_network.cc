@@ -20,6 +20,22 @@ using namespace hivetest;
 
 namespace {
 
+// A TCP socket listening on 127.0.0.1 on a free port, with this accept backlog; its port in `port`.
+int loopback_listener(int backlog, int& port) {
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    socklen_t l = sizeof a;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&a), &l);
+    port = ntohs(a.sin_port);
+    REQUIRE(listen(fd, backlog) == 0);
+    return fd;
+}
+
 // A TCP server on 127.0.0.1 in the test process: answers every connection with a small HTTP response
 // and counts them. Stops by itself after `seconds`.
 struct Server {
@@ -29,17 +45,7 @@ struct Server {
     std::atomic<bool> stop{false};
     std::thread th;
     explicit Server(int seconds = 60) {
-        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-        socklen_t l = sizeof a;
-        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &l);
-        port = ntohs(a.sin_port);
-        REQUIRE(listen(fd, 64) == 0);
+        fd = loopback_listener(64, port);
         th = std::thread([this, seconds] {
             for (int i = 0; i < seconds * 10 && !stop; ++i) {
                 pollfd p{fd, POLLIN, 0};
@@ -199,21 +205,19 @@ TEST_CASE("network: a thread racing the address buffer cannot reach a blocked po
 TEST_CASE("network: while one connect waits on the network, the run goes on (output, other connects, the end)",
           "[network]") {
     // A listener whose accept queue is full: the kernel drops further SYNs, so a connect to it waits.
-    int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int stuck_port = 0;
+    int lfd = loopback_listener(0, stuck_port);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(lfd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    socklen_t l = sizeof a;
-    getsockname(lfd, reinterpret_cast<sockaddr*>(&a), &l);
-    REQUIRE(listen(lfd, 0) == 0);
+    a.sin_port = htons(std::uint16_t(stuck_port));
     std::vector<int> fillers;
     for (int i = 0; i < 4; ++i) {
         int c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         connect(c, reinterpret_cast<sockaddr*>(&a), sizeof a);
         fillers.push_back(c);
     }
-    const std::string stuck = std::to_string(ntohs(a.sin_port));
+    const std::string stuck = std::to_string(stuck_port);
     Server ok, blocked;
     TempDir dir;
     LogDir logs;
