@@ -17,9 +17,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <charconv>
+#include <string_view>
 
 #include "common/json.h"
+#include "common/kernel_file.h"
 
 namespace hive {
 
@@ -74,18 +76,19 @@ void respond(int fd, std::uint64_t id, int error) {
     ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 }
 
-// The script's socket's file status flags (O_NONBLOCK), from /proc/<pid>/fdinfo.
+// The script's socket's file status flags (O_NONBLOCK), from /proc/<pid>/fdinfo ("flags:\t02004002").
+// Read with read(2), as the other /proc files (an ifstream per connect was the loop's only iostream).
 int remote_flags(pid_t pid, int fd) {
-    std::ifstream f("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd));
-    std::string k;
-    while (f >> k) {
-        if (k == "flags:") {
-            std::string v;
-            f >> v;
-            return int(std::stol(v, nullptr, 8));
-        }
-    }
-    return 0;
+    std::string text;
+    if (!read_kernel_file("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd), text)) return 0;
+    int flags = 0;
+    each_line(text, [&](std::string_view line) {
+        if (line.substr(0, 6) != "flags:") return;
+        line.remove_prefix(6);
+        while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+        std::from_chars(line.data(), line.data() + line.size(), flags, 8);
+    });
+    return flags;
 }
 
 }  // namespace

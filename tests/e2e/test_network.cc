@@ -254,3 +254,23 @@ TEST_CASE("network: while one connect waits on the network, the run goes on (out
                                      e.find("the run ended before the connect completed") != std::string::npos);
     CHECK(cut);
 }
+
+TEST_CASE("network: the socket the parent installs keeps the script's blocking mode", "[network]") {
+    Server ok, blocked;
+    TempDir dir;
+    LogDir logs;
+    auto pol = policy_for(dir, blocked.port);
+    const std::string p = std::to_string(ok.port);
+    // The parent reads the mode of the script's socket from /proc/<pid>/fdinfo and gives its own the same.
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c",
+                   "import os, socket\n"
+                   "for blocking in (True, False):\n"
+                   "    s = socket.socket()\n"
+                   "    s.setblocking(blocking)\n"
+                   "    try: s.connect(('127.0.0.1', " + p + "))\n"
+                   "    except BlockingIOError: pass\n"
+                   "    print(blocking, os.get_blocking(s.fileno()))\n"});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "True True\nFalse False\n");
+}
