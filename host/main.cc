@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "audit/audit_log.h"
+#include "plan/plan.h"
 #include "policy/policy.h"
 #include "sandbox/doctor.h"
 #include "supervisor/options.h"
@@ -11,10 +12,57 @@
 #include "supervisor/supervisor.h"
 #include "common/trace.h"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <string>
+
+namespace {
+
+int fail(const std::string& message) {
+    std::fprintf(stderr, "hive-py: error: %s\n", message.c_str());
+    return 2;
+}
+
+hive::plan::Invocation invocation(const char* cwd) {
+    hive::plan::Invocation inv;
+    inv.cwd = cwd;
+    inv.uid = geteuid();
+    inv.gid = getegid();
+    return inv;
+}
+
+// --check-policy FILE: the effective policy, then what the sandbox may read, write and execute under it.
+// A policy every run would refuse (a key the sandbox could read, logs or the policy it could write) is
+// refused here too, with the run's own line.
+int check_policy(const hive::Options& o, const char* cwd) {
+    auto p = hive::load_policy_file(o.check_policy, cwd);
+    if (!p) return fail(p.error().message);
+    auto plan = hive::plan::make(*p, invocation(cwd));
+    if (!plan) return fail(plan.error().message);
+    auto placed = hive::plan::check_placement(*plan, hive::protected_files(*p, hive::log_dir_for(o.log_dir, cwd)));
+    if (!placed.ok()) return fail(placed.error().message);
+    std::fputs(hive::to_yaml(*p).c_str(), stdout);
+    std::fputs(hive::plan::describe(*plan).c_str(), stdout);
+    return 0;
+}
+
+// A standard stream closed by the caller (`hive-py s.py <&-`) is /dev/null for the run, as the first fds
+// hive-py opens would otherwise take its number and the script's output would go into a pipe of ours.
+bool open_standard_streams() {
+    for (int fd = 0; fd <= 2; ++fd) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        const int n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+        if (n != fd) return false;
+    }
+    return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     HIVE_MARK("p.main");
+    if (!open_standard_streams()) return 125;
     auto parsed = hive::parse_options(argc, argv);
     if (!parsed) {
         std::fprintf(stderr, "hive-py: error: %s\n", parsed.error().message.c_str());
@@ -32,31 +80,13 @@ int main(int argc, char** argv) {
     if (o.audit) return hive::audit::audit_command(o.audit_args);
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) cwd[0] = 0;
-    if (!o.check_policy.empty()) {
-        auto p = hive::load_policy_file(o.check_policy, cwd);
-        if (!p) {
-            std::fprintf(stderr, "hive-py: error: %s\n", p.error().message.c_str());
-            return 2;
-        }
-        // A key the sandbox could read is refused by every run: say so now. (The script's directory, the
-        // other path a run may read, is checked by the run.)
-        if (!p->monitoring.hmac_key_file.empty()) {
-            auto placed = hive::check_key_file_placement(p->monitoring.hmac_key_file, hive::sandbox_readable(*p, ""));
-            if (!placed.ok()) {
-                std::fprintf(stderr, "hive-py: error: %s\n", placed.error().message.c_str());
-                return 2;
-            }
-        }
-        std::fputs(hive::to_yaml(*p).c_str(), stdout);
-        return 0;
-    }
+    if (!o.check_policy.empty()) return check_policy(o, cwd);
     if (o.doctor) {
         auto p = hive::discover_policy(o.policy_path, cwd);
-        if (!p) {
-            std::fprintf(stderr, "hive-py: error: %s\n", p.error().message.c_str());
-            return 2;
-        }
-        return hive::sandbox::doctor(std::cout, *p);
+        if (!p) return fail(p.error().message);
+        auto plan = hive::plan::make(*p, invocation(cwd));
+        if (!plan) return fail(plan.error().message);
+        return hive::sandbox::doctor(std::cout, *plan);
     }
     hive::Options run = o;
     if (!o.has_script) {

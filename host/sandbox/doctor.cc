@@ -269,7 +269,8 @@ std::vector<std::string> missing_for(const Policy& policy, const std::vector<Pro
     return missing;
 }
 
-int doctor(std::ostream& out, const Policy& default_policy) {
+int doctor(std::ostream& out, const plan::Plan& plan) {
+    const Policy& default_policy = *plan.policy;
     auto probes = probe_all();
     out << "hive-py doctor: sandbox layers on this machine\n";
     for (const auto& p : probes)
@@ -287,6 +288,7 @@ int doctor(std::ostream& out, const Policy& default_policy) {
         else
             out << "best_effort: would run without: " << list << "\n";
     }
+    out << plan::describe(plan);
     return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "plan/plan.h"
 #include "policy/policy.h"
 
 namespace hive::sandbox {
@@ -22,7 +23,8 @@ std::vector<Probe> probe_all();
 // The probes a policy needs that are missing here ("" entries never). Empty = it would run with every layer.
 std::vector<std::string> missing_for(const Policy& policy, const std::vector<Probe>& probes);
 
-// Print each layer as available or not, then the verdict for `default_policy`. Returns 0.
-int doctor(std::ostream& out, const Policy& default_policy);
+// Print each layer as available or not, the verdict for the plan's policy (the one a run here would
+// use), and what the sandbox may reach under it. Returns 0.
+int doctor(std::ostream& out, const plan::Plan& plan);
 
 }  // namespace hive::sandbox

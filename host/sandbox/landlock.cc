@@ -79,28 +79,22 @@ std::size_t attr_size(int abi) {
     return offsetof(RulesetAttr, handled_access_net);
 }
 
-// One rule for `path`: skipped with a note when the path does not exist; dir-only rights are dropped for
-// files (Landlock rejects them with EINVAL).
-Status add_path(int ruleset, const std::string& path, std::uint64_t rights, std::uint64_t handled,
-                std::vector<std::string>& notes) {
-    UniqueFd fd(::open(path.c_str(), O_PATH | O_CLOEXEC));
-    if (!fd.valid()) {
-        if (errno == ENOENT || errno == ENOTDIR) {
-            notes.push_back("skipped " + path + ": does not exist");
-            return {};
-        }
-        return errno_error("open", path);
+// One rule for a grant of the plan, on the fd the plan opened: skipped with a note when nothing was there;
+// dir-only rights are dropped for files (Landlock rejects them with EINVAL).
+Status add_grant(int ruleset, const plan::Grant& g, std::uint64_t rights, std::uint64_t handled,
+                 std::vector<std::string>& notes) {
+    if (!g.exists || !g.fd.valid()) {
+        notes.push_back("skipped " + g.path + ": does not exist");
+        return {};
     }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return errno_error("fstat", path);
     rights &= handled;
-    if (!S_ISDIR(st.st_mode)) rights &= kFileOnly;
+    if (!g.is_dir) rights &= kFileOnly;
     if (rights == 0) return {};
     landlock_path_beneath_attr attr{};
     attr.allowed_access = rights;
-    attr.parent_fd = fd.get();
+    attr.parent_fd = g.fd.get();
     if (::syscall(__NR_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &attr, 0) != 0)
-        return errno_error("landlock_add_rule", path);
+        return errno_error("landlock_add_rule", g.path);
     return {};
 }
 
@@ -116,25 +110,7 @@ Support probe() {
     return Support{0, why};
 }
 
-std::vector<std::string> system_read_paths() {
-    // Debian 12: /lib is a symlink to /usr/lib, so the second libs entry resolves to the first; both
-    // stay for systems that are not merged-/usr. /etc/localtime is a symlink into zoneinfo (O_PATH
-    // follows it). /proc is not needed: CPython 3.11 starts and imports without it.
-    return {
-        "/usr/lib/python3.11",           // the stdlib, lib-dynload included
-        "/usr/lib/x86_64-linux-gnu",     // libcrypto, libssl, libffi, libz, libexpat, libsqlite3, libmpdec, ...
-        "/lib/x86_64-linux-gnu",
-        "/etc/ld.so.cache",              // the loader finds the libraries above through it
-        "/usr/share/zoneinfo",           // zoneinfo, time.tzset
-        "/etc/localtime",
-        "/dev/null",
-        "/dev/zero",
-        "/dev/urandom",
-        "/dev/random",
-    };
-}
-
-Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Support& support) {
+Result<Prepared> prepare(const plan::Plan& plan, const Support& support) {
     Prepared out;
     out.abi = support.abi;
     if (support.abi <= 0) {
@@ -142,7 +118,7 @@ Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Supp
         return out;
     }
     const int abi = support.abi;
-    const auto& fs = policy.filesystem;
+    const auto& fs = plan.policy->filesystem;
 
     RulesetAttr attr{};
     attr.handled_access_fs = fs_rights(abi);
@@ -170,44 +146,29 @@ Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Supp
     const int ruleset = out.ruleset.get();
     const std::uint64_t handled = attr.handled_access_fs;
 
-    // Read-only: the interpreter's needs, the run's own (script and its directory), the policy's extras.
-    for (const auto& p : system_read_paths()) {
-        std::uint64_t rights = kRead;
-        // NB: O_TRUNC on /dev/null needs TRUNCATE (ABI 3), and Python's open(os.devnull, "w") uses it.
-        if (p == "/dev/null")
-            rights |= LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
-        HIVE_TRY(add_path(ruleset, p, rights, handled, out.notes));
-    }
-    for (const auto& p : paths.read_only) HIVE_TRY(add_path(ruleset, p, kRead, handled, out.notes));
-    for (const auto& p : fs.read_only_paths) HIVE_TRY(add_path(ruleset, p, kRead, handled, out.notes));
-
     // Read-write: everything but execution and device nodes, minus what blocked_operations takes away.
     std::uint64_t rw = handled & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
                                    LANDLOCK_ACCESS_FS_MAKE_BLOCK);
     if (fs.blocked.del)  // a rename removes a name from its source directory (and the target's, if replaced)
         rw &= ~(LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REFER);
     if (fs.blocked.truncate) rw &= ~LANDLOCK_ACCESS_FS_TRUNCATE;
-    for (const auto& p : fs.allowed_paths) HIVE_TRY(add_path(ruleset, p, rw, handled, out.notes));
-    for (const auto& p : paths.read_write) HIVE_TRY(add_path(ruleset, p, rw, handled, out.notes));
-
-    if (policy.execution.allow_subprocess) {
-        // A dynamically linked program is started by the kernel through its ELF interpreter, which needs
-        // the execute right too (the libraries it then maps only need read, which they have).
-        if (!fs.exec_paths.empty())
-            HIVE_TRY(add_path(ruleset, "/lib64/ld-linux-x86-64.so.2",
-                              LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE, handled, out.notes));
-        for (const auto& p : fs.exec_paths)
-            HIVE_TRY(add_path(ruleset, p,
-                              LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE, handled,
-                              out.notes));
-    } else if (!fs.exec_paths.empty()) {
-        out.notes.push_back("exec_paths ignored: allow_subprocess is false");
+    for (const plan::Grant& g : plan.grants) {
+        std::uint64_t rights = kRead;
+        switch (g.access) {
+            case plan::Access::read: rights = kRead; break;
+            case plan::Access::read_write: rights = rw; break;
+            case plan::Access::exec: rights = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_READ_FILE; break;
+            case plan::Access::device_rw:
+                rights = kRead | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
+                break;
+        }
+        HIVE_TRY(add_grant(ruleset, g, rights, handled, out.notes));
     }
 
     // Landlock's network rules are allow-lists per port, and the sandbox gets none: no TCP bind or connect
     // ever reaches the network from inside. With domains allowed, the parent makes each connection on the
     // script's behalf (seccomp user notification) and hands it the connected socket.
-    if (abi >= 4 && !policy.network.allowed_domains.empty())
+    if (abi >= 4 && plan.network == plan::Network::brokered)
         out.notes.push_back("TCP connect: made by the parent for allowed domains; none from the sandbox itself");
     return out;
 }

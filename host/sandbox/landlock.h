@@ -6,7 +6,7 @@
 
 #include "common/result.h"
 #include "common/unique_fd.h"
-#include "policy/policy.h"
+#include "plan/plan.h"
 
 namespace hive::landlock {
 
@@ -17,16 +17,6 @@ struct Support {
 };
 Support probe();
 
-// Paths a run needs beyond the policy's own: decided by the supervisor from the script and the mode.
-struct RunPaths {
-    std::vector<std::string> read_only;   // script file, its directory, ... (absolute)
-    std::vector<std::string> read_write;  // usually empty: the policy's allowed_paths are added from Policy
-};
-
-// The read-only system paths every run gets: the stdlib and its lib-dynload, the shared libraries
-// the interpreter's extension modules load, the loader cache, /dev/null, /dev/urandom, zoneinfo, ...
-std::vector<std::string> system_read_paths();
-
 struct Prepared {
     UniqueFd ruleset;          // landlock ruleset fd, rules added; -1 when Landlock is unavailable
     int abi = 0;               // ABI the ruleset was built for
@@ -34,13 +24,13 @@ struct Prepared {
     std::vector<std::string> notes;    // paths skipped because they do not exist, rights dropped for the ABI, ...
 };
 
-// In the parent: create the ruleset and add every rule. Rights follow the policy: allowed_paths are
-// read-write minus the rights blocked_operations removes (delete -> REMOVE_FILE/REMOVE_DIR/REFER,
-// truncate -> TRUNCATE); exec rights only where allow_subprocess and exec_paths say so; TCP bind/connect
-// handled with no rule at all: the sandbox never binds or connects by itself (with allowed_domains the
-// parent connects for it, see seccomp::prepare_connect_notify); abstract unix sockets and signals scoped to the sandbox where the ABI offers it.
-Result<Prepared> prepare(const Policy& policy, const RunPaths& paths, const Support& support);
-
+// In the parent: create the ruleset and add one rule per grant of the plan, on the fd the plan opened.
+// Rights follow the grant's access: read; read-write minus the rights blocked_operations removes
+// (delete -> REMOVE_FILE/REMOVE_DIR/REFER, truncate -> TRUNCATE); execute and read for exec grants;
+// TCP bind/connect handled with no rule at all: the sandbox never binds or connects by itself (with
+// allowed_domains the parent connects for it, see seccomp::prepare_connect_notify); abstract unix
+// sockets and signals scoped to the sandbox where the ABI offers it.
+Result<Prepared> prepare(const plan::Plan& plan, const Support& support);
 
 // In the child, after no_new_privs: landlock_restrict_self. Async-signal-safe: no allocation.
 Status apply(const Prepared& prepared);

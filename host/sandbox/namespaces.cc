@@ -2,6 +2,7 @@
 #include "common/trace.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <linux/capability.h>
 #include <sys/stat.h>
 #include <sched.h>
@@ -69,37 +70,95 @@ Status write_file(const char* path, const char* text) {
     return {};
 }
 
-// <linux/mount.h> clashes with glibc's <sys/mount.h>: the two definitions mount_setattr needs.
+// <linux/mount.h> clashes with glibc's <sys/mount.h>: the definitions the new mount API needs.
 struct MountAttr {
     std::uint64_t attr_set, attr_clr, propagation, userns_fd;
 };
-constexpr std::uint64_t kMountAttrRdonly = 0x1;
+constexpr std::uint64_t kMountAttrRdonly = 0x1, kMountAttrNosuid = 0x2, kMountAttrNodev = 0x4,
+                        kMountAttrNoexec = 0x8;
+constexpr unsigned kOpenTreeClone = 1, kMoveMountFEmptyPath = 0x4, kMoveMountTEmptyPath = 0x40;
+constexpr std::size_t kMaxWritable = 128;
 
-Status set_mount_attr(const char* path, std::uint64_t set, std::uint64_t clr) {
+Status set_mount_attr(int dfd, const char* path, unsigned flags, std::uint64_t set, std::uint64_t clr,
+                      const char* what) {
     MountAttr attr{};
     attr.attr_set = set;
     attr.attr_clr = clr;
-    if (syscall(__NR_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof attr) != 0)
-        return errno_error("mount_setattr", path);
+    if (syscall(__NR_mount_setattr, dfd, path, flags | AT_RECURSIVE, &attr, sizeof attr) != 0)
+        return errno_error("mount_setattr", what);
     return {};
 }
 
+// The writable path as the plan opened it, opened again here without following links: -1 when it does
+// not exist (a missing allowed path stays missing, as in Landlock).
+Result<int> open_planned(const Plan::Mount& m) {
+    open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = int(syscall(SYS_openat2, AT_FDCWD, m.path.c_str(), &how, sizeof how));
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ENOTDIR) return -1;
+        return errno_error("openat2", m.path);
+    }
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+        const int e = errno;
+        close(fd);
+        return Error::from_errno("fstat", m.path, e);
+    }
+    if (st.st_dev != m.dev || st.st_ino != m.ino) {
+        close(fd);
+        return Error{"writable path " + m.path + " is not the one the run was planned with (replaced meanwhile)",
+                     EXDEV};
+    }
+    return fd;
+}
+
 // Everything read-only (EROFS for any write, chmod, utimes or xattr change), then the writable paths
-// made writable again: each is first bind-mounted onto itself so that it is a mount of its own.
-Status read_only_tree(const std::vector<std::string>& writable) {
+// made writable again: each is cloned onto itself (open_tree + move_mount on the fd opened above, so the
+// mount is made on exactly that object) so that it is a mount of its own.
+Status read_only_tree(const std::vector<Plan::Mount>& writable) {
     // NB: the working directory still points into the mounts as they were; it is entered again at the
     // end, or a cwd inside an allowed path would stay on the now read-only mount below its bind.
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) return errno_error("getcwd", "");
-    std::vector<const std::string*> made;
-    for (const auto& p : writable) {
-        struct stat st;
-        if (stat(p.c_str(), &st) != 0) continue;  // a missing allowed path stays missing (as in Landlock)
-        if (mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return errno_error("mount --rbind", p);
-        made.push_back(&p);
+    if (writable.size() > kMaxWritable) return Error{"more than 128 writable paths", E2BIG};
+    int trees[kMaxWritable];
+    bool device[kMaxWritable];
+    const char* names[kMaxWritable];
+    std::size_t n = 0;
+    auto close_all = [&] {
+        for (std::size_t i = 0; i < n; ++i) close(trees[i]);
+    };
+    for (const auto& m : writable) {
+        auto fd = open_planned(m);
+        if (!fd) {
+            close_all();
+            return fd.error();
+        }
+        if (*fd < 0) continue;
+        int tree = int(syscall(SYS_open_tree, *fd, "", kOpenTreeClone | O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
+        if (tree < 0 || syscall(SYS_move_mount, tree, "", *fd, "", kMoveMountFEmptyPath | kMoveMountTEmptyPath) != 0) {
+            const int e = errno;
+            if (tree >= 0) close(tree);
+            close(*fd);
+            close_all();
+            return Error::from_errno(tree < 0 ? "open_tree" : "move_mount", m.path, e);
+        }
+        close(*fd);
+        device[n] = m.device;
+        names[n] = m.path.c_str();
+        trees[n++] = tree;
     }
-    HIVE_TRY(set_mount_attr("/", kMountAttrRdonly, 0));
-    for (const auto* p : made) HIVE_TRY(set_mount_attr(p->c_str(), 0, kMountAttrRdonly));
+    Status st = set_mount_attr(AT_FDCWD, "/", 0, kMountAttrRdonly, 0, "/");
+    for (std::size_t i = 0; i < n && st.ok(); ++i) {
+        // What a script writes there never becomes a setuid program, a device or native code it can map.
+        const std::uint64_t set = device[i] ? kMountAttrNosuid | kMountAttrNoexec
+                                            : kMountAttrNosuid | kMountAttrNodev | kMountAttrNoexec;
+        st = set_mount_attr(trees[i], "", AT_EMPTY_PATH, set, kMountAttrRdonly, names[i]);
+    }
+    close_all();
+    if (!st.ok()) return st;
     if (chdir(cwd) != 0) return errno_error("chdir", cwd);
     return {};
 }

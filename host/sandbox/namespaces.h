@@ -36,10 +36,19 @@ struct Plan {
     // Files bind-mounted read-only over system files in the sandbox's mount namespace (source, target):
     // the generated /etc/hosts and /etc/resolv.conf of a run with allowed domains.
     std::vector<std::pair<std::string, std::string>> binds;
-    // With a mount namespace the whole tree is read-only but these (the policy's allowed_paths, /dev/null):
-    // Landlock does not cover chmod, utimes or xattrs, and the sandbox's uid is the caller's own outside,
-    // so without this a script could change the metadata of any file the caller owns.
-    std::vector<std::string> writable;
+    // With a mount namespace the whole tree is read-only but these (the plan's writable grants: the
+    // policy's allowed_paths, /dev/null): Landlock does not cover chmod, utimes or xattrs, and the
+    // sandbox's uid is the caller's own outside, so without this a script could change the metadata of
+    // any file the caller owns. Each is opened again in the child without following links and must be
+    // the object the plan opened (st_dev, st_ino): a path swapped for a link or another directory in
+    // between is refused. Writable mounts are nosuid, nodev and noexec (a device keeps nodev off).
+    struct Mount {
+        std::string path;
+        dev_t dev = 0;
+        ino_t ino = 0;
+        bool device = false;
+    };
+    std::vector<Mount> writable;
 };
 
 // In the child, right after clone(): maps, mounts, hostname, then drop all capabilities.

@@ -51,20 +51,20 @@ std::vector<std::string> split_names(const char* s) {
     return v;
 }
 
-Shape shape_of(const Policy& policy) {
+Shape shape_of(const Policy& policy, bool inet) {
     Shape s;
     s.chmod = policy.filesystem.blocked.chmod;
     s.chown = policy.filesystem.blocked.chown;
     s.del = policy.filesystem.blocked.del;
-    s.inet = !policy.network.allowed_domains.empty();
+    s.inet = inet;
     s.exec = policy.execution.allow_subprocess;
     return s;
 }
 
 }  // namespace
 
-Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected_fds) {
-    const Shape shape = shape_of(policy);
+Result<Prepared> prepare(const plan::Plan& plan, const std::vector<int>& protected_fds) {
+    const Shape shape = shape_of(*plan.policy, plan.network == plan::Network::brokered);
     const Template& t = kTemplates[shape.index()];
     if (t.program && protected_fds.size() == 1 && protected_fds[0] >= 0 &&
         unsigned(protected_fds[0]) <= kTemplateFdMax && action_available(SECCOMP_RET_KILL_PROCESS)) {
@@ -82,7 +82,7 @@ Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected
 }
 
 std::vector<std::string> summary(const Policy& policy, const std::vector<int>& protected_fds) {
-    const Shape shape = shape_of(policy);
+    const Shape shape = shape_of(policy, !policy.network.allowed_domains.empty());
     if (const Template& t = kTemplates[shape.index()]; t.program) return describe(shape, protected_fds, split_names(t.unknown));
     auto c = compile(shape, protected_fds);
     return c ? c->summary : std::vector<std::string>{"not compiled: " + c.error().message};

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "plan/plan.h"
 #include "policy/policy.h"
 
 namespace hive::seccomp {
@@ -28,7 +29,8 @@ struct Prepared {
 //  - clone3 -> ENOSYS (glibc falls back to clone, whose flags the filter can see);
 //  - execve/execveat -> EPERM unless policy.execution.allow_subprocess;
 //  - `protected_fds` (the event channel's fds): close/dup2/dup3 onto them -> EPERM.
-Result<Prepared> prepare(const Policy& policy, const std::vector<int>& protected_fds);
+// The filter's shape comes from the run's plan: its blocked operations, network mode and subprocess rule.
+Result<Prepared> prepare(const plan::Plan& plan, const std::vector<int>& protected_fds);
 
 // The rule groups of that filter in words ("EPERM: chmod, fchmod, ..."; the last line counts the rules).
 // Not computed by a run, which has no use for it.

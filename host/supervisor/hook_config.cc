@@ -1,30 +1,28 @@
 #include "supervisor/hook_config.h"
 
-#include <initializer_list>
 
 namespace hive {
 
-hook::Config make_hook_config(const Policy& policy, const landlock::RunPaths& run_paths,
-                              const std::vector<std::string>& resolved_addresses, channel::Header* ring) {
+hook::Config make_hook_config(const plan::Plan& plan, const std::vector<std::string>& resolved_addresses,
+                              channel::Header* ring) {
+    const Policy& policy = *plan.policy;
     hook::Config hc;
     hc.ring = ring;
-    hc.write_paths = policy.filesystem.allowed_paths;
-    hc.read_paths = landlock::system_read_paths();
-    for (const std::vector<std::string>* v : std::initializer_list<const std::vector<std::string>*>{
-             &policy.filesystem.read_only_paths, &policy.filesystem.allowed_paths, &run_paths.read_only,
-             &policy.filesystem.exec_paths})
-        hc.read_paths.insert(hc.read_paths.end(), v->begin(), v->end());
+    // The same paths as Landlock's rules, from the same plan: the hook refuses what the kernel would.
+    hc.write_paths = plan.paths({plan::Access::read_write, plan::Access::device_rw});
+    hc.read_paths = plan.paths({plan::Access::read, plan::Access::read_write, plan::Access::exec,
+                                plan::Access::device_rw});
+    for (const plan::Grant& g : plan.grants)
+        if (g.access == plan::Access::exec && g.origin == plan::Origin::policy) hc.exec_paths.push_back(g.path);
     hc.blocked = policy.filesystem.blocked;
     hc.network = !policy.network.allowed_domains.empty();
     hc.blocked_ports = policy.network.blocked_ports;
     for (auto& d : policy.network.allowed_domains) hc.allowed_hosts.insert(d);
     if (hc.network) {
         hc.allowed_hosts.insert(resolved_addresses.begin(), resolved_addresses.end());
-        hc.read_paths.push_back("/etc/hosts");  // the generated ones, bound over the real files
-        hc.read_paths.push_back("/etc/resolv.conf");
+        for (const auto& bind : plan.binds) hc.read_paths.push_back(bind.second);  // generated, bound over /etc's
     }
     hc.allow_subprocess = policy.execution.allow_subprocess;
-    hc.exec_paths = policy.filesystem.exec_paths;
     for (auto& m : policy.imports.allow) hc.import_allow.insert(m.substr(0, m.find('.')));
     // ctypes and cffi give native code the whole address space: refused unless a policy allows them.
     for (const char* m : {"ctypes", "_ctypes", "cffi", "_cffi_backend"})

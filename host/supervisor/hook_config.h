@@ -8,11 +8,12 @@
 #include "channel/ring.h"
 #include "child/audit_hook.h"
 #include "policy/policy.h"
-#include "sandbox/landlock.h"
+#include "plan/plan.h"
 
 namespace hive {
 
-hook::Config make_hook_config(const Policy& policy, const landlock::RunPaths& run_paths,
-                              const std::vector<std::string>& resolved_addresses, channel::Header* ring);
+// From the run's plan (its paths, as Landlock gets them) and the addresses the allowed domains resolved to.
+hook::Config make_hook_config(const plan::Plan& plan, const std::vector<std::string>& resolved_addresses,
+                              channel::Header* ring);
 
 }  // namespace hive

@@ -13,7 +13,6 @@
 #include <filesystem>
 
 #include "common/sha256.h"
-#include "sandbox/landlock.h"
 
 namespace hive {
 
@@ -60,18 +59,6 @@ std::string default_log_dir() {
     return (home.empty() ? std::string("/tmp") : home) + "/.local/state/hive-py";
 }
 
-std::string lexical_abs(const std::string& p, const std::string& cwd) {
-    std::filesystem::path x = p.empty() || p[0] != '/' ? std::filesystem::path(cwd) / p : std::filesystem::path(p);
-    std::string s = x.lexically_normal().string();
-    while (s.size() > 1 && s.back() == '/') s.pop_back();
-    return s;
-}
-
-bool path_under(const std::string& p, const std::string& root) {
-    return p == root || root == "/" ||
-           (p.size() > root.size() && p.compare(0, root.size(), root) == 0 && p[root.size()] == '/');
-}
-
 // Real paths (symlinks resolved) where they exist, for comparing the log dir with writable paths.
 std::string resolved(const std::string& p) {
     std::error_code ec;
@@ -91,7 +78,7 @@ Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
     if (S_ISDIR(st.st_mode)) return Error{"'" + spec.target + "' is a directory, not a Python script"};
     if (access(spec.target.c_str(), R_OK) != 0)
         return Error{"can't read script '" + spec.target + "': " + std::strerror(errno)};
-    spec.script_abs = resolved(lexical_abs(spec.target, cwd));
+    spec.script_abs = resolved(normalize_path(spec.target, cwd));
     std::FILE* f = std::fopen(spec.target.c_str(), "rb");
     char head[4096];
     std::size_t got = f ? std::fread(head, 1, sizeof head, f) : 0;
@@ -101,53 +88,35 @@ Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
     return sha256_file_hex(spec.target);
 }
 
-std::vector<std::string> sandbox_readable(const Policy& policy, const std::string& script_dir) {
-    std::vector<std::string> r = landlock::system_read_paths();
-    for (const auto* v : {&policy.filesystem.allowed_paths, &policy.filesystem.read_only_paths})
-        r.insert(r.end(), v->begin(), v->end());
-    if (!script_dir.empty()) r.push_back(script_dir);
-    return r;
+std::string log_dir_for(const std::string& option, const std::string& cwd) {
+    return normalize_path(option.empty() ? default_log_dir() : option, cwd);
 }
 
-Status check_key_file_placement(const std::string& kf, const std::vector<std::string>& readable) {
-    // The key must stay the host's: a script that could read it could recompute the chain over records it
-    // forged. (In memory it is kept out of the sandbox by common/secret.h.)
-    const std::string real_key = resolved(kf);
-    for (const auto& r : readable) {
-        if (path_under(kf, r) || path_under(real_key, resolved(r)))
-            return Error{"security.monitoring.hmac_key_file " + kf + " lies inside " + r +
-                         ", which the script may read: it could read the key and forge the audit chain; "
-                         "keep the key elsewhere"};
-    }
-    // A second name (a hard link) could lie where the sandbox reads, and nothing above would see it.
-    struct stat kst;
-    if (::stat(kf.c_str(), &kst) == 0 && S_ISREG(kst.st_mode) && kst.st_nlink > 1)
-        return Error{"security.monitoring.hmac_key_file " + kf + " has " + std::to_string(kst.st_nlink) +
-                     " names (hard links): one may lie where the script can read it; give the key a single name"};
-    return {};
-}
-
-Result<audit::LogOptions> log_options(const std::string& option, const Policy& policy, const std::string& cwd,
-                                      const std::vector<std::string>& sandbox_readable) {
+Result<audit::LogOptions> log_options(const std::string& dir, const Policy& policy) {
     audit::LogOptions lo;
-    // The audit trail must be out of the script's reach: never inside a path it may write.
-    lo.dir = lexical_abs(option.empty() ? default_log_dir() : option, cwd);
-    const std::string real_log = resolved(lo.dir);
-    for (const auto& w : policy.filesystem.allowed_paths) {
-        if (path_under(lo.dir, w) || path_under(real_log, resolved(w)))
-            return Error{"log directory " + lo.dir + " lies inside the writable path " + w +
-                         " (security.filesystem.allowed_paths): the script could rewrite its own audit trail; "
-                         "choose --log-dir elsewhere"};
-    }
+    lo.dir = dir;
     lo.max_bytes = policy.monitoring.log_max_bytes;
     if (!policy.monitoring.hmac_key_file.empty()) {
-        const std::string& kf = policy.monitoring.hmac_key_file;
-        HIVE_TRY(check_key_file_placement(kf, sandbox_readable));
-        auto key = audit::read_key_file(kf);
+        auto key = audit::read_key_file(policy.monitoring.hmac_key_file);
         if (!key) return Error{"security.monitoring.hmac_key_file: " + key.error().message};
         lo.hmac_key = *key;
     }
     return lo;
+}
+
+plan::Protected protected_files(const Policy& policy, const std::string& log_dir) {
+    plan::Protected what;
+    what.key_file = policy.monitoring.hmac_key_file;
+    what.log_dir = log_dir;
+    if (!policy.source.empty() && policy.source[0] == '/') what.policy_file = policy.source;
+    what.executable = own_executable();
+    return what;
+}
+
+std::string own_executable() {
+    char buf[4096];
+    const ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+    return n > 0 ? std::string(buf, std::size_t(n)) : std::string();
 }
 
 }  // namespace hive

@@ -9,6 +9,7 @@
 #include "audit/audit_log.h"
 #include "child/script.h"
 #include "common/result.h"
+#include "plan/plan.h"
 #include "policy/policy.h"
 
 namespace hive {
@@ -17,23 +18,26 @@ namespace hive {
 // SHA-256 of what will run (the file, or the -c code; "" for -m and stdin).
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd);
 
-// The paths the sandbox may read: the system's (the stdlib, the libraries, ...), the policy's allowed_paths
-// and read_only_paths, and the script's directory ("" for -c, -m and stdin).
-std::vector<std::string> sandbox_readable(const Policy& policy, const std::string& script_dir);
-
-// The HMAC key file must lie outside `readable` and have a single name (no hard link elsewhere).
-Status check_key_file_placement(const std::string& key_file, const std::vector<std::string>& readable);
-
 // The home directory of `uid` from the user database ("" if it has none), looked up in a short-lived child
 // process: the C library's NSS reads /etc/passwd (or asks sssd, LDAP) through buffers of the caller's
 // heap and leaves the bytes there when it frees them, and the sandbox's processes are forks of hive-py.
 // A script with ctypes could read the file the sandbox refuses it in its own memory.
 std::string home_from_user_db(uid_t uid);
 
-// The audit log options: the directory (--log-dir, $HIVE_LOG_DIR, /var/log/hive-py for root, else the
-// XDG state dir), refused when it lies inside a path the policy lets the script write; the HMAC key,
-// refused when its file lies inside a path the sandbox may read (`sandbox_readable`).
-Result<audit::LogOptions> log_options(const std::string& log_dir_option, const Policy& policy,
-                                      const std::string& cwd, const std::vector<std::string>& sandbox_readable);
+// The audit log directory: --log-dir, else $HIVE_LOG_DIR, /var/log/hive-py for root, else the XDG state
+// dir; absolute and normalised against `cwd`. (Whether the script could write there is the plan's
+// placement check.)
+std::string log_dir_for(const std::string& log_dir_option, const std::string& cwd);
+
+// The audit log options for `dir`: rotation from the policy, and the HMAC key read into a Secret. The key
+// file's placement is checked against the run's plan before (plan::check_placement).
+Result<audit::LogOptions> log_options(const std::string& dir, const Policy& policy);
+
+// What a run under `policy` must keep out of the sandbox's reach (plan::check_placement): the HMAC key,
+// `log_dir` ("" = not checked), the policy file and hive-py's own executable.
+plan::Protected protected_files(const Policy& policy, const std::string& log_dir);
+
+// hive-py's own executable (/proc/self/exe resolved), for the placement checks; "" if unreadable.
+std::string own_executable();
 
 }  // namespace hive

@@ -65,6 +65,13 @@ std::string describe(const Outcome& o) {
 }
 
 // A policy with the given `execution:` lines, /tmp writable.
+// Where the tests' policy files go (outside /tmp, which their policies let the script write); one
+// directory for the whole test binary, removed at exit.
+const hivetest::PolicyDir& policy_dir() {
+    static hivetest::PolicyDir d;
+    return d;
+}
+
 std::string policy_with(const std::string& execution_lines) {
     return "security:\n  execution:\n" + execution_lines + "  filesystem:\n    allowed_paths: [\"/tmp\"]\n";
 }
@@ -402,7 +409,7 @@ TEST_CASE("option --json prints one JSON result object", "[host][json]") {
 
 TEST_CASE("option --json reports a timed-out run with error timeout", "[host][json][limits]") {
     TempDir t;
-    std::string pol = t.file("p.yml", policy_with("    timeout_seconds: 1\n"));
+    std::string pol = policy_dir().file("p.yml", policy_with("    timeout_seconds: 1\n"));
     Outcome h = hv({"--policy", pol, "--json", "-c", "import time; print('started', flush=True); time.sleep(30)"},
                    in_dir(t.path));
     INFO(describe(h));
@@ -485,7 +492,7 @@ TEST_CASE("option --policy with a malformed policy: exit 2, one line, nothing ru
         }
     }
     SECTION("control: a valid policy runs the script") {
-        std::string pol = t.file("ok.yml", policy_with("    timeout_seconds: 30\n"));
+        std::string pol = policy_dir().file("ok.yml", policy_with("    timeout_seconds: 30\n"));
         Outcome h = hv({"--policy", pol, "mark.py"}, in_dir(t.path));
         INFO(describe(h));
         CHECK(h.exit_code == 0);
@@ -594,7 +601,7 @@ TEST_CASE("option -V prints a version, -h the usage with exit codes", "[host][us
 
 TEST_CASE("timeout_seconds: exit 124 and the whole process tree is killed", "[host][limits]") {
     TempDir t;
-    std::string pol = t.file("p.yml", policy_with("    timeout_seconds: 2\n"));
+    std::string pol = policy_dir().file("p.yml", policy_with("    timeout_seconds: 2\n"));
 
     SECTION("a sleeping script") {
         Outcome h = hv({"--policy", pol, "-c", "import time; print('a', flush=True); time.sleep(30)"}, in_dir(t.path));
@@ -650,7 +657,7 @@ TEST_CASE("timeout_seconds: exit 124 and the whole process tree is killed", "[ho
 
 TEST_CASE("cpu_seconds: a busy loop is killed by SIGXCPU, exit 152", "[host][limits]") {
     TempDir t;
-    std::string pol = t.file("p.yml", policy_with("    cpu_seconds: 1\n    timeout_seconds: 20\n"));
+    std::string pol = policy_dir().file("p.yml", policy_with("    cpu_seconds: 1\n    timeout_seconds: 20\n"));
     Outcome h = hv({"--policy", pol, "-c", "print('spin', flush=True)\nwhile True: pass"}, in_dir(t.path));
     INFO(describe(h));
     CHECK(h.exit_code == 152);
@@ -664,7 +671,7 @@ TEST_CASE("cpu_seconds: a busy loop is killed by SIGXCPU, exit 152", "[host][lim
 
 TEST_CASE("memory_mb: a 500 MB allocation under 100 MB raises MemoryError", "[host][limits]") {
     TempDir t;
-    std::string pol = t.file("p.yml", policy_with("    memory_mb: 100\n    timeout_seconds: 20\n"));
+    std::string pol = policy_dir().file("p.yml", policy_with("    memory_mb: 100\n    timeout_seconds: 20\n"));
     t.file("mem.py",
            "try:\n"
            "    b = bytearray(500 * 1024 * 1024)\n"
@@ -684,7 +691,7 @@ TEST_CASE("memory_mb: a 500 MB allocation under 100 MB raises MemoryError", "[ho
 
 TEST_CASE("file_size_mb: writing past 1 MB fails with EFBIG", "[host][limits]") {
     TempDir t;
-    std::string pol = t.file("p.yml", policy_with("    file_size_mb: 1\n    timeout_seconds: 20\n"));
+    std::string pol = policy_dir().file("p.yml", policy_with("    file_size_mb: 1\n    timeout_seconds: 20\n"));
     std::string target = t.path + "/" + unique_tag("big");
     Outcome h = hv({"--policy", pol, "-c",
                     "import sys\n"
@@ -706,7 +713,7 @@ TEST_CASE("file_size_mb: writing past 1 MB fails with EFBIG", "[host][limits]") 
 
 TEST_CASE("max_processes holds per run, also for 20 runs at once", "[host][limits]") {
     TempDir t;
-    std::string pol = t.file("p.yml", policy_with("    max_processes: 3\n    timeout_seconds: 40\n"));
+    std::string pol = policy_dir().file("p.yml", policy_with("    max_processes: 3\n    timeout_seconds: 40\n"));
     t.file("forks.py",
            "import os, time\n"
            "ok, errs = 0, set()\n"

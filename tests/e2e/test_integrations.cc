@@ -52,7 +52,8 @@ const char* kCtypes = "import ctypes\nprint(ctypes.CDLL(None))\n";
 
 // A git repository in a temp dir with its own HOME (nothing touches the real one).
 struct Repo {
-    TempDir dir;
+    // Outside /tmp, which the repository's policy lets the script write: its policy file must not be.
+    TempDir dir{"/var/tmp/hive-test-repo-XXXXXX"};
     TempDir home;
     VarTmpDir logs;
     std::string path_env = "/usr/local/bin:/usr/bin:/bin";
@@ -129,6 +130,7 @@ const char* kPolicy = R"(security:
     timeout_seconds: 30
   filesystem:
     allowed_paths: ["/tmp", "./data"]
+    read_only_paths: ["./proposals"]
 )";
 
 }  // namespace

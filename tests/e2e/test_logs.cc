@@ -184,7 +184,7 @@ TEST_CASE("logs: an HMAC key file the sandbox could read is refused before anyth
     CHECK(r.exit_code == 2);
     CHECK(r.out.empty());
     CHECK(r.err == "hive-py: error: security.monitoring.hmac_key_file " + d.path + "/hmac.key lies inside " + d.path +
-                       ", which the script may read: it could read the key and forge the audit chain; keep the key "
+                       " (the script's directory), which the script may read: it could read the key and forge the audit chain; keep the key "
                        "elsewhere\n");
     // Inside a writable path, and inside the stdlib (a path every run may read).
     char t[] = "/var/tmp/hive-keyw-XXXXXX";
@@ -194,7 +194,8 @@ TEST_CASE("logs: an HMAC key file the sandbox could read is refused before anyth
                                             "\"]\n  monitoring:\n    hmac_key_file: " + w + "/k\n");
     r = hive({"--policy", in_writable, "--log-dir", logs.path, "-c", "pass"});
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find("hmac_key_file " + w + "/k lies inside " + w + ",") != std::string::npos);
+    CHECK(r.err.find("hmac_key_file " + w + "/k lies inside " + w + " (security.filesystem.allowed_paths[0]),") !=
+          std::string::npos);
     // --check-policy says so too, rather than calling the policy valid.
     auto checked = hive({"--check-policy", in_writable});
     CHECK(checked.exit_code == 2);
@@ -203,7 +204,7 @@ TEST_CASE("logs: an HMAC key file the sandbox could read is refused before anyth
     auto in_stdlib = d.file("p3.yml", "security:\n  monitoring:\n    hmac_key_file: /usr/lib/python3.11/os.py\n");
     r = hive({"--policy", in_stdlib, "--log-dir", logs.path, "-c", "pass"});
     CHECK(r.exit_code == 2);
-    CHECK(r.err.find("lies inside /usr/lib/python3.11,") != std::string::npos);
+    CHECK(r.err.find("lies inside /usr/lib/python3.11 (system: the stdlib),") != std::string::npos);
     // A key with a second name (a hard link), which could lie anywhere.
     char t2[] = "/var/tmp/hive-keyl-XXXXXX";
     std::string kd = mkdtemp(t2);

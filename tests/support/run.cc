@@ -125,6 +125,7 @@ TempDir::TempDir(const std::string& mkdtemp_template) {
 }
 
 LogDir::LogDir() : TempDir("/var/tmp/hive-test-logs-XXXXXX") {}
+PolicyDir::PolicyDir() : TempDir("/var/tmp/hive-test-policy-XXXXXX") {}
 std::string LogDir::read(const std::string& name) const { return read_file(path + "/" + name); }
 std::string LogDir::runs() const { return read("execution_audit.log"); }
 std::string LogDir::events() const { return read("audit_events.log"); }

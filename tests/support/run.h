@@ -55,6 +55,12 @@ struct LogDir : TempDir {
     std::string security() const;                      // security_events.log
 };
 
+// A directory for policy files under /var/tmp: hive-py refuses a policy file inside a path the policy
+// lets the script write (it could rewrite the policy of the next run), and test policies allow /tmp.
+struct PolicyDir : TempDir {
+    PolicyDir();
+};
+
 std::string read_file(const std::string& path);
 bool exists(const std::string& path);
 std::vector<std::string> lines(const std::string& text);

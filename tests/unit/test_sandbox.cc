@@ -95,10 +95,20 @@ landlock::Support landlock_or_warn(int min_abi) {
     return s;
 }
 
+// The run's plan for `policy`, from the test's working directory, with no script.
+plan::Plan plan_of(const Policy& policy) {
+    plan::Invocation inv;
+    inv.cwd = "/";
+    inv.uid = ::geteuid();
+    inv.gid = ::getegid();
+    auto p = plan::make(policy, inv);
+    REQUIRE(p.ok());
+    return std::move(*p);
+}
+
 // Fork, apply Landlock for `policy`, run `fn`.
-ChildResult under_landlock(const Policy& policy, const landlock::RunPaths& paths, const landlock::Support& s,
-                           const std::function<std::string()>& fn) {
-    auto prepared = landlock::prepare(policy, paths, s);
+ChildResult under_landlock(const Policy& policy, const landlock::Support& s, const std::function<std::string()>& fn) {
+    auto prepared = landlock::prepare(plan_of(policy), s);
     REQUIRE(prepared.ok());
     REQUIRE(prepared->ruleset.valid());
     return in_child([&]() -> std::string {
@@ -117,7 +127,7 @@ Policy strict_fs_policy(const std::string& rw) {
 // Fork, apply the seccomp filter, run `fn`.
 ChildResult under_seccomp(const Policy& policy, const std::vector<int>& fds,
                           const std::function<std::string()>& fn) {
-    auto prepared = seccomp::prepare(policy, fds);
+    auto prepared = seccomp::prepare(plan_of(policy), fds);
     REQUIRE(prepared.ok());
     return in_child([&]() -> std::string {
         if (auto m = no_new_privs(); !m.empty()) return m;
@@ -211,9 +221,9 @@ TEST_CASE("landlock: secrets are EACCES, read-only paths readable, allowed path 
     hivetest::TempDir rw;
     hivetest::TempDir ro;
     ro.file("data.txt", "hello");
-    landlock::RunPaths paths;
-    paths.read_only = {ro.path};
-    auto r = under_landlock(strict_fs_policy(rw.path), paths, s, [&] {
+    Policy with_ro = strict_fs_policy(rw.path);
+    with_ro.filesystem.read_only_paths = {ro.path};
+    auto r = under_landlock(with_ro, s, [&] {
         std::string m;
         m += expect_errno("open /etc/shadow", ::open("/etc/shadow", O_RDONLY), EACCES);
         m += expect_errno("open /etc/passwd", ::open("/etc/passwd", O_RDONLY), EACCES);
@@ -247,7 +257,7 @@ TEST_CASE("landlock: blocked delete stops unlink, rename and rename-over", "[lan
     REQUIRE(::mkdir((rw.path + "/dir").c_str(), 0755) == 0);
     Policy p = strict_fs_policy(rw.path);
     p.filesystem.blocked.del = true;
-    auto r = under_landlock(p, {}, s, [&] {
+    auto r = under_landlock(p, s, [&] {
         std::string m;
         m += expect_errno("unlink", ::unlink(a.c_str()), EACCES);
         m += expect_errno("rmdir", ::rmdir((rw.path + "/dir").c_str()), EACCES);
@@ -270,7 +280,7 @@ TEST_CASE("landlock: without blocked delete, unlink and rename work", "[landlock
     if (!s.abi) return;
     hivetest::TempDir rw;
     std::string a = rw.file("a.txt", "a"), b = rw.file("b.txt", "b");
-    auto r = under_landlock(strict_fs_policy(rw.path), {}, s, [&] {
+    auto r = under_landlock(strict_fs_policy(rw.path), s, [&] {
         std::string m;
         m += expect_ok("rename over", ::rename(a.c_str(), b.c_str()));
         m += expect_ok("unlink", ::unlink(b.c_str()));
@@ -286,7 +296,7 @@ TEST_CASE("landlock: blocked truncate stops truncate() and O_TRUNC", "[landlock]
     std::string f = rw.file("f.txt", "keep me");
     Policy p = strict_fs_policy(rw.path);
     p.filesystem.blocked.truncate = true;
-    auto r = under_landlock(p, {}, s, [&] {
+    auto r = under_landlock(p, s, [&] {
         std::string m;
         m += expect_errno("truncate", ::truncate(f.c_str(), 0), EACCES);
         m += expect_errno("open O_TRUNC", ::open(f.c_str(), O_WRONLY | O_TRUNC), EACCES);
@@ -307,7 +317,7 @@ TEST_CASE("landlock: a symlink planted in an allowed dir does not reach outside"
     REQUIRE(::symlink("/etc/passwd", link.c_str()) == 0);
     std::string dirlink = rw.path + "/etc";
     REQUIRE(::symlink("/etc", dirlink.c_str()) == 0);
-    auto r = under_landlock(strict_fs_policy(rw.path), {}, s, [&] {
+    auto r = under_landlock(strict_fs_policy(rw.path), s, [&] {
         std::string m;
         m += expect_errno("open symlink to /etc/passwd", ::open(link.c_str(), O_RDONLY), EACCES);
         m += expect_errno("open through dir symlink", ::open((dirlink + "/shadow").c_str(), O_RDONLY), EACCES);
@@ -326,7 +336,7 @@ TEST_CASE("landlock: no TCP connect without allowed domains", "[landlock][net]")
     int port = 0;
     hive::UniqueFd listener(listen_tcp(port));
     REQUIRE(connect_tcp(port) == 0);  // reachable when unsandboxed
-    auto r = under_landlock(Policy{}, {}, s, [&] {
+    auto r = under_landlock(Policy{}, s, [&] {
         return expect_errno("connect 127.0.0.1", connect_tcp(port), EACCES);
     });
     CHECK_CHILD_OK(r);
@@ -338,7 +348,7 @@ TEST_CASE("landlock: no TCP connect from the sandbox even when domains are allow
     Policy p;
     p.network.allowed_domains = {"example.org"};
     p.network.blocked_ports = {80, 22};
-    auto prepared = landlock::prepare(p, {}, s);
+    auto prepared = landlock::prepare(plan_of(p), s);
     REQUIRE(prepared.ok());
     // Ports 80 and 443 are only free in a private network namespace: the child makes one (with its own
     // loopback), listens there, then restricts itself and connects.
@@ -373,7 +383,7 @@ TEST_CASE("landlock: signals to processes outside the sandbox are scoped", "[lan
     auto s = landlock_or_warn(6);
     if (!s.abi) return;
     pid_t parent = ::getpid();
-    auto r = under_landlock(Policy{}, {}, s, [&] {
+    auto r = under_landlock(Policy{}, s, [&] {
         return expect_errno("kill(parent, 0)", ::kill(parent, 0), EPERM);
     });
     CHECK_CHILD_OK(r);
@@ -397,7 +407,7 @@ TEST_CASE("landlock: Debian's python3.11 imports the stdlib with only the system
         "open('/dev/null', 'w').write('x')\n"
         "try:\n    open('/etc/passwd')\nexcept PermissionError: pass\n"
         "else: raise SystemExit('/etc/passwd was readable')\n";
-    auto r = under_landlock(p, {}, s, [&]() -> std::string {
+    auto r = under_landlock(p, s, [&]() -> std::string {
         int out = ::open("/dev/null", O_WRONLY);
         ::dup2(out, 1);
         const char* argv[] = {"python3.11", "-I", "-S", "-c", code, nullptr};
@@ -415,7 +425,7 @@ TEST_CASE("landlock: missing paths are skipped with a note", "[landlock]") {
     if (!s.abi) return;
     Policy p;
     p.filesystem.allowed_paths = {"/nonexistent/hive-test"};
-    auto prepared = landlock::prepare(p, {}, s);
+    auto prepared = landlock::prepare(plan_of(p), s);
     REQUIRE(prepared.ok());
     bool noted = false;
     for (const auto& n : prepared->notes) noted |= n.find("/nonexistent/hive-test") != std::string::npos;
@@ -424,7 +434,7 @@ TEST_CASE("landlock: missing paths are skipped with a note", "[landlock]") {
 }
 
 TEST_CASE("landlock: unavailable kernel gives no ruleset and a note", "[landlock]") {
-    auto prepared = landlock::prepare(Policy{}, {}, landlock::Support{0, "test: pretend"});
+    auto prepared = landlock::prepare(plan_of(Policy{}), landlock::Support{0, "test: pretend"});
     REQUIRE(prepared.ok());
     CHECK(!prepared->ruleset.valid());
     CHECK(landlock::apply(*prepared).ok());
@@ -649,7 +659,7 @@ TEST_CASE("seccomp: close_range may close around the protected fds, never over t
 }
 
 TEST_CASE("seccomp: summary names the rule groups", "[seccomp]") {
-    auto prepared = seccomp::prepare(blocking_policy(), {5});
+    auto prepared = seccomp::prepare(plan_of(blocking_policy()), {5});
     REQUIRE(prepared.ok());
     CHECK(!prepared->program.empty());
     std::string all;
@@ -683,7 +693,7 @@ TEST_CASE("seccomp: a run's program is libseccomp's, for every policy shape", "[
         const Policy policy = policy_of(shape);
         for (int fd : {0, 3, 12, 100, 1023, 1024, 70000}) {
             CAPTURE(i, fd);
-            auto run = seccomp::prepare(policy, {fd});
+            auto run = seccomp::prepare(plan_of(policy), {fd});
             auto lib = seccomp::compile(shape, {fd});
             REQUIRE(run.ok());
             REQUIRE(lib.ok());
@@ -711,7 +721,7 @@ TEST_CASE("seccomp: the template's fd is enforced, not the one it was compiled w
     REQUIRE(::dup2(p[1], kRunFd) == kRunFd);
     REQUIRE(::dup2(p[1], kProbeFd) == kProbeFd);
     ::close(p[1]);
-    auto prepared = seccomp::prepare(Policy{}, {kRunFd});
+    auto prepared = seccomp::prepare(plan_of(Policy{}), {kRunFd});
     REQUIRE(prepared.ok());
     REQUIRE(prepared->from_template);
     auto r = in_child([&]() -> std::string {
@@ -742,14 +752,14 @@ TEST_CASE("prepare costs", "[bench]") {
         Policy p = strict_fs_policy(rw.path);
         constexpr int N = 50;
         auto t0 = clock::now();
-        for (int i = 0; i < N; ++i) REQUIRE(landlock::prepare(p, {}, s).ok());
+        for (int i = 0; i < N; ++i) REQUIRE(landlock::prepare(plan_of(p), s).ok());
         double fs_ms = ms(clock::now() - t0) / N;
 
         Policy net = p;
         net.network.allowed_domains = {"example.org"};
         net.network.blocked_ports = {22, 25};
         t0 = clock::now();
-        auto prepared = landlock::prepare(net, {}, s);
+        auto prepared = landlock::prepare(plan_of(net), s);
         double net_ms = ms(clock::now() - t0);
         REQUIRE(prepared.ok());
         double restrict_ms = 0;
@@ -769,7 +779,7 @@ TEST_CASE("prepare costs", "[bench]") {
     auto t0 = clock::now();
     std::size_t insns = 0;
     for (int i = 0; i < N; ++i) {
-        auto sp = seccomp::prepare(blocking_policy(), {3, 4});
+        auto sp = seccomp::prepare(plan_of(blocking_policy()), {3, 4});
         REQUIRE(sp.ok());
         insns = sp->program.size();
     }
@@ -778,7 +788,7 @@ TEST_CASE("prepare costs", "[bench]") {
 
 TEST_CASE("doctor prints a line for each layer", "[doctor]") {
     std::ostringstream out;
-    CHECK(hive::sandbox::doctor(out, Policy{}) == 0);
+    CHECK(hive::sandbox::doctor(out, plan_of(Policy{})) == 0);
     std::string text = out.str();
     std::cerr << text;
     for (const char* layer : {"namespace user", "namespace mount", "namespace pid", "namespace net",

@@ -1,0 +1,151 @@
+// Phase 5 of a run: what happened (the outcome from the init's report, the wait status and the clock),
+// the final thresholds and alerts, the run record, and what hive-py itself prints and returns.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "common/json.h"
+#include "common/trace.h"
+#include "supervisor/outcome.h"
+#include "supervisor/run_state.h"
+
+namespace hive {
+
+namespace {
+
+bool write_all(int fd, const std::string& s) {
+    const char* p = s.data();
+    std::size_t n = s.size();
+    while (n > 0) {
+        ssize_t w = ::write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return false;
+        }
+        p += w;
+        n -= std::size_t(w);
+    }
+    return true;
+}
+
+std::vector<std::string> layer_names(std::uint32_t bits, const namespaces::Set& ns, int landlock_abi) {
+    std::vector<std::string> v;
+    if (bits & child::layer_rlimits) v.push_back("rlimits");
+    if (bits & child::layer_cgroup) v.push_back("pids_cgroup");
+    if (bits & child::layer_namespaces)
+        for (auto& n : ns.names()) v.push_back("namespace:" + n);
+    if (bits & child::layer_proc) v.push_back("fresh_proc");
+    if (bits & child::layer_no_new_privs) v.push_back("no_new_privs");
+    if (bits & child::layer_landlock) v.push_back("landlock:abi" + std::to_string(landlock_abi));
+    if (bits & child::layer_seccomp) v.push_back("seccomp");
+    return v;
+}
+
+const char* mode_name(ScriptSpec::Mode m) {
+    switch (m) {
+        case ScriptSpec::Mode::file: return "file";
+        case ScriptSpec::Mode::command: return "command";
+        case ScriptSpec::Mode::module: return "module";
+        case ScriptSpec::Mode::stdin_: return "stdin";
+    }
+    return "?";
+}
+
+std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& out, const Usage& usage,
+                       const std::vector<std::string>& layers, int exit_code) {
+    RunLog& rs = *run.log;
+    const Policy& policy = run.policy;
+    json::Object rec;
+    rec.add("run_id", rs.run_id()).add("timestamp", iso_now()).add("script_path", run.script_name)
+        .add("mode", mode_name(run.spec.mode)).add("script_hash", run.script_hash).add("args", run.spec.args)
+        .add("return_code", out.return_code).add("exit_code", exit_code).add("stdout_hash", seen.out_hash.hex())
+        .add("stderr_hash", seen.err_hash.hex()).add("stdout_bytes", std::int64_t(seen.out_bytes))
+        .add("stderr_bytes", std::int64_t(seen.err_bytes)).add("execution_time", seen.elapsed)
+        .add("success", exit_code == 0).add("ended", out.ended).add_raw("resource_usage", usage.json())
+        .add("peak_sampled_rss_mb", seen.peak_sample_rss).add("policy_source", policy.source)
+        .add("policy_sha256", policy.sha256).add("layers", layers).add("enforcement", to_string(policy.enforcement))
+        .add("user", std::int64_t(geteuid())).add("cwd", run.cwd).add("events", std::int64_t(rs.events()))
+        .add("startup_events", std::int64_t(rs.startup_events())).add("denials", std::int64_t(rs.denials()))
+        .add("alerts", run.alerter->raised()).add_raw("network", l.network ? l.network->json : "null");
+    if (l.network)
+        rec.add("connections_allowed", l.network->guard->allowed()).add("connections_denied", l.network->guard->denied());
+    if (!out.error.empty()) rec.add("error", out.error);
+    return rec.str();
+}
+
+void print_json_result(RunSetup& run, Observed& seen, const Outcome& out, const Usage& usage,
+                       const std::vector<std::string>& layers, int exit_code, int return_code) {
+    json::Object o;
+    o.add("success", exit_code == 0).add("stdout", seen.out_text).add("stderr", seen.err_text)
+        .add("return_code", return_code).add("execution_time", seen.elapsed);
+    if (!out.error.empty()) o.add("error", out.error);
+    o.add("run_id", run.log->run_id()).add("policy_source", run.policy.source).add("layers", layers)
+        .add("log_dir", run.log_dir).add_raw("resource_usage", usage.json());
+    write_all(1, o.str() + "\n");
+}
+
+// stderr carries hive-py's own words only here, after the script's: one line for a run hive-py ended
+// (naming any alerts with it), or one line per alert of a run the script ended itself.
+void print_stderr_lines(RunSetup& run, const Outcome& out) {
+    const std::string& id = run.log->run_id();
+    if (!out.message.empty()) {
+        std::string also;
+        for (auto& a : run.alerter->for_stderr()) also += (also.empty() ? "; alerts: " : ", ") + a.substr(0, a.find(':'));
+        std::fprintf(stderr, "hive-py: %s (run %s, audit log %s%s)\n", out.message.c_str(), id.c_str(),
+                     run.log_dir.c_str(), also.c_str());
+    } else {
+        for (auto& a : run.alerter->for_stderr()) std::fprintf(stderr, "hive-py: alert: %s (run %s)\n", a.c_str(), id.c_str());
+    }
+}
+
+}  // namespace
+
+void check_thresholds(RunSetup& run, double cpu_s, double mem_mb, double elapsed_s) {
+    const Policy& policy = run.policy;
+    const auto& th = policy.monitoring.alert_thresholds;
+    const double cpu_pct = 100.0 * cpu_s / policy.execution.cpu_seconds;
+    const double mem_pct = 100.0 * mem_mb / policy.execution.memory_mb;
+    char m[160];
+    if (cpu_pct >= th.cpu_usage) {
+        std::snprintf(m, sizeof m, "CPU time %.2f s is %.0f%% of cpu_seconds (threshold %g%%)", cpu_s, cpu_pct, th.cpu_usage);
+        run.alerter->raise("cpu_usage", m, cpu_pct, th.cpu_usage);
+    }
+    if (mem_pct >= th.memory_usage) {
+        std::snprintf(m, sizeof m, "memory %.1f MB is %.0f%% of memory_mb (threshold %g%%)", mem_mb, mem_pct, th.memory_usage);
+        run.alerter->raise("memory_usage", m, mem_pct, th.memory_usage);
+    }
+    if (elapsed_s >= th.execution_time) {
+        std::snprintf(m, sizeof m, "execution time %.1f s reached the threshold of %g s", elapsed_s, th.execution_time);
+        run.alerter->raise("execution_time", m, elapsed_s, th.execution_time);
+    }
+}
+
+int conclude(const Options& opts, RunSetup& run, Layers& l, Launched& launched, Observed& seen) {
+    const Outcome out = judge(seen.reports, seen.timed_out, seen.wait_status, seen.usage, run.policy, *run.log);
+    const std::vector<std::string> layers = layer_names(out.layers, launched.namespaces, l.landlock.abi);
+    int exit_code = out.exit_code, return_code = out.return_code;
+    const Usage usage = usage_from(seen.usage, seen.io, seen.elapsed);
+    check_thresholds(run, usage.user_cpu_seconds + usage.system_cpu_seconds, usage.peak_memory_mb, seen.elapsed);
+    if (exit_code != 0)
+        run.alerter->raise("run_failed", "the run failed: exit " + std::to_string(exit_code) + " (" + out.ended + ")",
+                           exit_code, 0, /*to_stderr=*/false);
+    run.alerter->finish(5.0);
+
+    run.log->finish(run_record(run, l, seen, out, usage, layers, exit_code));
+    HIVE_MARK("p.records");
+    const std::vector<std::string> log_errors = run.log->errors();
+    for (auto& e : log_errors) std::fprintf(stderr, "hive-py: error: audit log: %s\n", e.c_str());
+    // A run whose record could not be kept did not succeed, whatever the script did.
+    if (!log_errors.empty() && exit_code == 0) exit_code = return_code = 125;
+
+    if (opts.json) print_json_result(run, seen, out, usage, layers, exit_code, return_code);
+    print_stderr_lines(run, out);
+    if (seen.init_to_reap)
+        while (waitpid(launched.init, nullptr, 0) < 0 && errno == EINTR) {
+        }
+    HIVE_MARK("p.reaped");
+    return exit_code;
+}
+
+}  // namespace hive

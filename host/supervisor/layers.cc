@@ -1,0 +1,142 @@
+// Phase 2 of a run: every layer prepared in the parent from the run's plan, so that the child only
+// applies them: the pipes and the event ring, the network allow-list, the Landlock ruleset, the seccomp
+// program, the pids cgroup, the hook's configuration and the child's arguments. A failure here is the
+// machine's, not the user's: exit 125.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/trace.h"
+#include "supervisor/hook_config.h"
+#include "supervisor/run_state.h"
+
+namespace hive {
+
+namespace {
+
+constexpr std::size_t kRingBytes = 1 << 20;
+
+Stop machine_error(std::string message) { return Stop{125, std::move(message)}; }
+
+Status make_pipe(UniqueFd& r, UniqueFd& w) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return errno_error("pipe2", "O_CLOEXEC");
+    r.reset(p[0]);
+    w.reset(p[1]);
+    return {};
+}
+
+Phase make_channel(Layers& l) {
+    Pipes& pp = l.pipes;
+    for (auto [r, w] : {std::pair{&pp.report_r, &pp.report_w}, std::pair{&pp.out_r, &pp.out_w},
+                        std::pair{&pp.err_r, &pp.err_w}, std::pair{&pp.life_r, &pp.life_w}}) {
+        Status st = make_pipe(*r, *w);
+        if (!st.ok()) return machine_error(st.error().message);
+    }
+    auto ring = channel::Ring::create(kRingBytes);
+    if (!ring) return machine_error(ring.error().message);
+    l.ring.emplace(std::move(*ring));
+    return std::nullopt;
+}
+
+// Network allow-list (netguard.h): resolved now, a hosts file with only those names, connect() to us.
+Phase make_network(RunSetup& run, Layers& l) {
+    auto net = setup_network(run.policy);
+    if (!net) return machine_error("network: " + net.error().message);
+    l.network = std::move(*net);
+    if (!l.network) return std::nullopt;
+    for (auto& d : l.network->unresolved) {
+        std::fprintf(stderr, "hive-py: warning: allowed domain '%s' resolves to no address (wildcards cannot be "
+                             "checked): it is unreachable in this run\n", d.c_str());
+        run.log->security("medium", "network", "allowed domain " + d + " resolves to no address: unreachable");
+    }
+    Status st = plan::add_network_files(run.plan, l.network->read_paths, l.network->binds);
+    if (!st.ok()) return machine_error("network: " + st.error().message);
+    return std::nullopt;
+}
+
+Phase make_landlock(RunSetup& run, Layers& l) {
+    landlock::Support support = landlock::probe();
+    if (support.abi == 0) {
+        l.missing.push_back("landlock (" + support.why_not + ")");
+        return std::nullopt;
+    }
+    auto p = landlock::prepare(run.plan, support);
+    if (!p) return machine_error("landlock: " + p.error().message);
+    l.landlock = std::move(*p);
+    auto scope = landlock::prepare_script_scope(support);
+    if (!scope) return machine_error("landlock: " + scope.error().message);
+    l.script_scope = std::move(*scope);
+    return std::nullopt;
+}
+
+Phase make_cgroup(RunSetup& run, Layers& l) {
+    auto cg = RunCgroup::create(run.log->run_id(), run.policy.execution.max_processes + 1);
+    if (cg) {
+        l.cgroup.emplace(std::move(*cg));
+        Status st = make_pipe(l.pipes.joined_r, l.pipes.joined_w);
+        if (!st.ok()) return machine_error(st.error().message);
+    } else if (geteuid() == 0) {
+        l.missing.push_back("pids cgroup (" + cg.error().message + "): max_processes cannot hold for uid 0 without it");
+    }
+    return std::nullopt;
+}
+
+// The writable mounts of the sandbox's tree: the plan's writable grants, by identity.
+std::vector<namespaces::Plan::Mount> writable_mounts(const plan::Plan& plan) {
+    std::vector<namespaces::Plan::Mount> v;
+    for (const plan::Grant& g : plan.grants) {
+        if (g.access != plan::Access::read_write && g.access != plan::Access::device_rw) continue;
+        if (!g.exists) continue;  // a missing allowed path stays missing (as in Landlock)
+        v.push_back({g.path, g.dev, g.ino, g.access == plan::Access::device_rw});
+    }
+    return v;
+}
+
+void make_child_args(RunSetup& run, Layers& l) {
+    child::Args& ca = l.child;
+    ca.plan.policy = &run.policy;
+    ca.plan.landlock = &l.landlock;
+    ca.plan.seccomp = &l.seccomp;
+    ca.plan.cgroup_joined_fd = l.pipes.joined_r.get();
+    ca.plan.connect_notify = l.network ? &l.network->connect_notify : nullptr;
+    ca.plan.script_scope_fd = l.script_scope.get();
+    ca.plan.ns.outer_uid = run.plan.ids.outer_uid;
+    ca.plan.ns.outer_gid = run.plan.ids.outer_gid;
+    ca.plan.ns.binds = run.plan.binds;
+    ca.plan.ns.writable = writable_mounts(run.plan);
+    ca.spec = run.spec;
+    ca.hook_cfg = &l.hook;
+    ca.report_fd = l.pipes.report_w.get();
+    ca.lifeline_fd = l.pipes.life_r.get();  // the write end stays open in this process until it exits
+    ca.keep_fds = {l.ring->wake_fd()};
+    for (const auto& name : run.policy.execution.env_passthrough)
+        if (const char* v = std::getenv(name.c_str())) ca.env.push_back(name + "=" + v);
+}
+
+}  // namespace
+
+Phase prepare_layers(RunSetup& run, Layers& l) {
+    HIVE_MARK("p.logs");
+    if (auto stop = make_channel(l)) return stop;
+    if (auto stop = make_network(run, l)) return stop;
+    HIVE_MARK("p.net");
+    if (auto stop = make_landlock(run, l)) return stop;
+    HIVE_MARK("p.landlock");
+    // Only the ring's wake-up fd stays in the script's process; the report pipe is closed there before
+    // the script's first line (only the sandbox's init, which runs no script code, keeps it).
+    auto sc = seccomp::prepare(run.plan, {l.ring->wake_fd()});
+    if (!sc) return machine_error("seccomp: " + sc.error().message);
+    l.seccomp = std::move(*sc);
+    HIVE_MARK("p.seccomp");
+    if (auto stop = make_cgroup(run, l)) return stop;
+    HIVE_MARK("p.cgroup");
+    l.hook = make_hook_config(run.plan, l.network ? l.network->addresses : std::vector<std::string>{},
+                              l.ring->header());
+    make_child_args(run, l);
+    return std::nullopt;
+}
+
+}  // namespace hive
