@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/json.h"
+#include "common/result.h"
 #include "common/secret.h"
 
 namespace hive {
@@ -41,18 +42,29 @@ bool Alerter::raise(const std::string& name, const std::string& message, double 
     // were forked before any alert, so this copy never reaches them.)
     const std::string command(command_->view());
     int in[2];
-    if (pipe2(in, O_CLOEXEC) != 0) return true;
+    if (pipe2(in, O_CLOEXEC) != 0) {
+        sink_("high", "alert", "alert " + name + ": the alert command was not run: " +
+                                   errno_error("pipe2", "alert command stdin").message, body);
+        return true;
+    }
     pid_t pid = fork();
     if (pid == 0) {
-        dup2(in[0], 0);
+        if (dup2(in[0], 0) != 0) _exit(126);
         execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
         _exit(127);
     }
+    const int fork_errno = errno;
     close(in[0]);
-    if (pid > 0) {
+    if (pid < 0) {
+        sink_("high", "alert", "alert " + name + ": the alert command was not run: " +
+                                   Error::from_errno("fork", "alert command", fork_errno).message, body);
+    } else {
         body += "\n";
-        // The JSON is far below a pipe's buffer: this write never blocks the supervisor.
-        [[maybe_unused]] ssize_t n = write(in[1], body.data(), body.size());
+        // The JSON is far below a pipe's buffer: this write never blocks the supervisor. A command that
+        // exited before reading it (EPIPE; SIGPIPE is ignored) just does not get it.
+        if (write(in[1], body.data(), body.size()) != ssize_t(body.size()) && errno != EPIPE)
+            sink_("medium", "alert", "alert " + name + ": the alert command did not take the alert: " +
+                                         errno_error("write", "alert command stdin").message, body);
         commands_.push_back(pid);
     }
     close(in[1]);

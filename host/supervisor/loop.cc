@@ -194,7 +194,7 @@ Supervisor::Slots Supervisor::poll_once() {
     };
     if (out_open_) s.out = add(l_.pipes.out_r.get());
     if (err_open_) s.err = add(l_.pipes.err_r.get());
-    if (!exited_) s.pid = add(pidfd_);
+    if (!exited_ && pidfd_ >= 0) s.pid = add(pidfd_);
     if (report_open_) s.rep = add(l_.pipes.report_r.get());
     if (l_.network && l_.network->guard->fd() >= 0) s.net = add(l_.network->guard->fd());
     s.wake = add(l_.ring->wake_fd());
@@ -235,6 +235,7 @@ void Supervisor::handle(const Slots& s) {
         [[maybe_unused]] ssize_t k = read(l_.ring->wake_fd(), &v, sizeof v);  // non-blocking: EAGAIN is fine
     }
     if (s.pid >= 0 && fds_[s.pid].revents && !exited_) reap_init();
+    if (pidfd_ < 0 && !report_open_ && !exited_) reap_init();  // no pidfd (launch.cc): the report pipe's end
     if (l_.network && l_.network->guard->pending()) {  // completed, failed, or past their deadline
         std::vector<NetDecision> ds;
         l_.network->guard->progress(ds);
