@@ -70,6 +70,7 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
         .add("alerts", run.alerter->raised()).add_raw("network", l.network ? l.network->json : "null");
     if (l.network)
         rec.add("connections_allowed", l.network->guard->allowed()).add("connections_denied", l.network->guard->denied());
+    if (seen.undelivered_bytes) rec.add("output_undelivered_bytes", std::int64_t(seen.undelivered_bytes));
     if (!out.error.empty()) rec.add("error", out.error);
     return rec.str();
 }
@@ -80,6 +81,9 @@ void print_json_result(RunSetup& run, Observed& seen, const Outcome& out, const 
     o.add("success", exit_code == 0).add("stdout", seen.out_text).add("stderr", seen.err_text)
         .add("return_code", return_code).add("execution_time", seen.elapsed);
     if (!out.error.empty()) o.add("error", out.error);
+    // At most OutputRelay::kMaxCaptured bytes of each stream; the record's hashes cover all of it.
+    if (seen.out_truncated) o.add("stdout_truncated", true).add("stdout_bytes", std::int64_t(seen.out_bytes));
+    if (seen.err_truncated) o.add("stderr_truncated", true).add("stderr_bytes", std::int64_t(seen.err_bytes));
     o.add("run_id", run.log->run_id()).add("policy_source", run.policy.source).add("layers", layers)
         .add("log_dir", run.log_dir).add_raw("resource_usage", usage.json());
     write_all(1, o.str() + "\n");
@@ -132,6 +136,10 @@ int conclude(const Options& opts, RunSetup& run, Layers& l, Launched& launched, 
                            exit_code, 0, /*to_stderr=*/false);
     run.alerter->finish(5.0);
 
+    if (seen.undelivered_bytes)
+        run.log->security("medium", "output", std::to_string(seen.undelivered_bytes) +
+                                                  " bytes of the script's output were not taken by hive-py's caller "
+                                                  "before the run ended: dropped (their hashes are in the record)");
     run.log->finish(run_record(run, l, seen, out, usage, layers, exit_code));
     HIVE_MARK("p.records");
     const std::vector<std::string> log_errors = run.log->errors();

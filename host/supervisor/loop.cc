@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "common/json.h"
 #include "common/trace.h"
+#include "supervisor/relay.h"
 #include "supervisor/run_state.h"
 
 namespace hive {
@@ -25,19 +27,6 @@ void on_parent_signal(int sig, siginfo_t* info, void*) {
     // Ctrl-C at a terminal reaches the script through the process group already (si_code SI_KERNEL);
     // a signal sent to hive-py itself (kill) is passed on to the sandbox.
     if (info->si_code == SI_USER || info->si_code == SI_QUEUE) g_forward_signal = sig;
-}
-
-bool write_all(int fd, const char* p, std::size_t n) {
-    while (n > 0) {
-        ssize_t w = ::write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return false;
-        }
-        p += w;
-        n -= std::size_t(w);
-    }
-    return true;
 }
 
 // The network guard's decisions become audit events, and refusals security events.
@@ -61,7 +50,8 @@ void record_decisions(RunLog& log, const std::vector<NetDecision>& ds) {
 class Supervisor {
 public:
     Supervisor(RunSetup& run, Layers& l, Launched& launched, bool capture)
-        : run_(run), l_(l), pid_(launched.init), pidfd_(launched.pidfd.get()), capture_(capture),
+        : run_(run), l_(l), pid_(launched.init), pidfd_(launched.pidfd.get()),
+          out_(std::move(l.pipes.out_r), capture ? -1 : 1), err_(std::move(l.pipes.err_r), capture ? -1 : 2),
           deadline_(run.started + std::chrono::seconds(run.policy.execution.timeout_seconds)),
           sample_every_(std::chrono::milliseconds(run.policy.monitoring.sample_interval_ms)),
           next_sample_(Clock::now() + sample_every_) {}
@@ -70,9 +60,8 @@ public:
 
 private:
     struct Slots {
-        int out = -1, err = -1, pid = -1, wake = -1, rep = -1, net = -1;
+        int out = -1, err = -1, out_w = -1, err_w = -1, pid = -1, wake = -1, rep = -1, net = -1;
     };
-    bool relay(int fd, bool is_out);
     void kill_tree();
     void read_report();
     void take_script_ended(const child::Report& rr);
@@ -87,34 +76,17 @@ private:
     Layers& l_;
     const pid_t pid_;
     const int pidfd_;
-    const bool capture_;
+    OutputRelay out_, err_;
     const Clock::time_point deadline_;
     const Clock::duration sample_every_;
     Clock::time_point next_sample_;
     Clock::time_point exit_seen_{};
     Observed seen_;
-    bool out_open_ = true, err_open_ = true, exited_ = false, report_open_ = true;
+    bool exited_ = false, report_open_ = true;
     bool events_flowing_ = false;  // the last drain found records: come back soon
     bool broken_ = false;          // poll() itself failed: the tree is killed and the loop ends
     std::vector<pollfd> fds_;      // kept across rounds: its capacity, not a new allocation each time
 };
-
-bool Supervisor::relay(int fd, bool is_out) {
-    char buf[65536];
-    ssize_t n = read(fd, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    if (n <= 0) return false;
-    (is_out ? seen_.out_hash : seen_.err_hash).update(std::string_view(buf, std::size_t(n)));
-    (is_out ? seen_.out_bytes : seen_.err_bytes) += std::uint64_t(n);
-    if (capture_) {
-        (is_out ? seen_.out_text : seen_.err_text).append(buf, std::size_t(n));
-    } else if (!write_all(is_out ? 1 : 2, buf, std::size_t(n)) && errno == EPIPE) {
-        // Our reader went away (`hive-py s.py | head -1`): close the script's pipe too, so that its
-        // next write fails with EPIPE as it would under python3 (BrokenPipeError).
-        return false;
-    }
-    return true;
-}
 
 void Supervisor::kill_tree() {
     kill(pid_, SIGKILL);  // pid 1 of the namespace: the kernel kills everything in it
@@ -188,12 +160,15 @@ void Supervisor::reap_init() {
 Supervisor::Slots Supervisor::poll_once() {
     fds_.clear();
     Slots s;
-    auto add = [&](int fd) {
-        fds_.push_back({fd, POLLIN, 0});
+    auto add = [&](int fd, short events = POLLIN) {
+        if (fd < 0) return -1;
+        fds_.push_back({fd, events, 0});
         return int(fds_.size()) - 1;
     };
-    if (out_open_) s.out = add(l_.pipes.out_r.get());
-    if (err_open_) s.err = add(l_.pipes.err_r.get());
+    s.out = add(out_.read_fd());
+    s.err = add(err_.read_fd());
+    s.out_w = add(out_.write_fd(), POLLOUT);
+    s.err_w = add(err_.write_fd(), POLLOUT);
     if (!exited_ && pidfd_ >= 0) s.pid = add(pidfd_);
     if (report_open_) s.rep = add(l_.pipes.report_r.get());
     if (l_.network && l_.network->guard->fd() >= 0) s.net = add(l_.network->guard->fd());
@@ -221,8 +196,10 @@ Supervisor::Slots Supervisor::poll_once() {
 }
 
 void Supervisor::handle(const Slots& s) {
-    if (s.out >= 0 && fds_[s.out].revents && !(out_open_ = relay(l_.pipes.out_r.get(), true))) l_.pipes.out_r.reset();
-    if (s.err >= 0 && fds_[s.err].revents && !(err_open_ = relay(l_.pipes.err_r.get(), false))) l_.pipes.err_r.reset();
+    if (s.out_w >= 0 && fds_[s.out_w].revents) out_.on_writable();
+    if (s.err_w >= 0 && fds_[s.err_w].revents) err_.on_writable();
+    if (s.out >= 0 && fds_[s.out].revents) out_.on_readable();
+    if (s.err >= 0 && fds_[s.err].revents) err_.on_readable();
     if (s.rep >= 0 && fds_[s.rep].revents) read_report();
     if (s.net >= 0 && (fds_[s.net].revents & POLLIN)) {
         std::vector<NetDecision> ds;
@@ -278,22 +255,36 @@ void Supervisor::finish() {
     }
     HIVE_MARK("p.loopend");
     seen_.elapsed = std::chrono::duration<double>(Clock::now() - run_.started).count();
+    for (auto [relay, hash, bytes, text, cut] :
+         {std::tuple{&out_, &seen_.out_hash, &seen_.out_bytes, &seen_.out_text, &seen_.out_truncated},
+          std::tuple{&err_, &seen_.err_hash, &seen_.err_bytes, &seen_.err_text, &seen_.err_truncated}}) {
+        *hash = std::move(relay->hash());
+        *bytes = relay->bytes();
+        *text = relay->captured();
+        *cut = relay->truncated();
+        seen_.undelivered_bytes += relay->undelivered();
+    }
     const int rfd = l_.pipes.report_r.get();
     if (const int fl = fcntl(rfd, F_GETFL); fl < 0 || fcntl(rfd, F_SETFL, fl | O_NONBLOCK) != 0) report_open_ = false;
     while (report_open_) read_report();
 }
 
 Observed Supervisor::run() {
-    while (!exited_ || out_open_ || err_open_) {
+    while (!exited_ || !out_.done() || !err_.done()) {
         const auto now = Clock::now();
         if (!seen_.timed_out && now >= deadline_) {
             seen_.timed_out = true;
             kill_tree();
         }
         if (exited_ && now - exit_seen_ > std::chrono::seconds(2)) {
-            // Something outside a pid namespace still holds the output pipes: end it.
+            // Something outside a pid namespace still holds the output pipes, or the caller takes no more
+            // of what is left: end it.
             if (l_.cgroup) l_.cgroup->kill_all();
-            if (now - exit_seen_ > std::chrono::seconds(5)) break;
+            if (now - exit_seen_ > std::chrono::seconds(5)) {
+                out_.abandon();
+                err_.abandon();
+                break;
+            }
         }
         if (g_forward_signal) {
             kill(pid_, g_forward_signal);

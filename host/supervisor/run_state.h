@@ -97,8 +97,10 @@ struct Launched {
 // What the supervisor's loop saw, for the record.
 struct Observed {
     Sha256 out_hash, err_hash;
-    std::string out_text, err_text;  // --json only
+    std::string out_text, err_text;  // --json only, at most OutputRelay::kMaxCaptured bytes each
+    bool out_truncated = false, err_truncated = false;
     std::uint64_t out_bytes = 0, err_bytes = 0;
+    std::uint64_t undelivered_bytes = 0;  // output the caller did not take before the run's end
     std::vector<child::Report> reports;
     bool timed_out = false;
     bool init_to_reap = false;  // the run ended on the init's report; the init itself is reaped last
