@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
     auto parsed = hive::parse_options(argc, argv);
     if (!parsed) {
         std::fprintf(stderr, "hive-py: error: %s\n", parsed.error().message.c_str());
+        if (hive::json_requested(argc, argv)) hive::print_json_failure(parsed.error().message, 2);
         return 2;
     }
     const hive::Options& o = *parsed;
@@ -93,8 +94,10 @@ int main(int argc, char** argv) {
         // As `python3 -I` with nothing named: the program comes from stdin. On a terminal python3 would
         // start its interactive prompt, which hive-py does not offer.
         if (isatty(0)) {
-            std::fprintf(stderr, "hive-py: error: no script given, and stdin is a terminal: hive-py has no interactive "
-                                 "mode (hive-py script.py | -c CODE | -m MODULE | - < FILE); see --help\n");
+            const char* m = "no script given, and stdin is a terminal: hive-py has no interactive mode (hive-py "
+                            "script.py | -c CODE | -m MODULE | - < FILE); see --help";
+            std::fprintf(stderr, "hive-py: error: %s\n", m);
+            if (o.json) hive::print_json_failure(m, 2);
             return 2;
         }
         run.script.mode = hive::ScriptSpec::Mode::stdin_;

@@ -125,6 +125,12 @@ void init_main(const Args& a) {
     Status st = sandbox::apply_all(a.plan, applied, step);
     if (!st.ok()) report_failure(a.report_fd, step, st.error());
     HIVE_MARK("i.applied");
+    {
+        Report ap;
+        ap.kind = Report::applied;
+        ap.layers = layer_bits(applied, a.plan);
+        [[maybe_unused]] ssize_t n = write(a.report_fd, &ap, sizeof ap);
+    }
     if (a.plan.cgroup_joined_fd >= 0) close(a.plan.cgroup_joined_fd);
     if (a.plan.landlock && a.plan.landlock->ruleset.valid()) close(a.plan.landlock->ruleset.get());
     if (applied.listener_fd >= 0) {

@@ -13,7 +13,9 @@ namespace hive::child {
 
 struct Report {
     static constexpr std::uint32_t kMagic = 0x48495645;  // "HIVE"
-    enum Kind : std::uint32_t { setup_failed = 1, script_ended = 2, listener = 3 };
+    // applied: the layers are in place (sent before the script's process is forked), so that a run the
+    // parent ends (timeout, kill) still records what protected it.
+    enum Kind : std::uint32_t { setup_failed = 1, script_ended = 2, listener = 3, applied = 4 };
     std::uint32_t magic = kMagic;
     std::uint32_t kind = 0;
     std::int32_t wait_status = 0;  // script_ended: the script process's wait status

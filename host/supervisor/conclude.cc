@@ -9,6 +9,7 @@
 #include "common/trace.h"
 #include "supervisor/outcome.h"
 #include "supervisor/run_state.h"
+#include "supervisor/supervisor.h"
 
 namespace hive {
 
@@ -79,13 +80,13 @@ void print_json_result(RunSetup& run, Observed& seen, const Outcome& out, const 
                        const std::vector<std::string>& layers, int exit_code, int return_code) {
     json::Object o;
     o.add("success", exit_code == 0).add("stdout", seen.out_text).add("stderr", seen.err_text)
-        .add("return_code", return_code).add("execution_time", seen.elapsed);
+        .add("return_code", return_code).add("exit_code", exit_code).add("execution_time", seen.elapsed);
     if (!out.error.empty()) o.add("error", out.error);
     // At most OutputRelay::kMaxCaptured bytes of each stream; the record's hashes cover all of it.
     if (seen.out_truncated) o.add("stdout_truncated", true).add("stdout_bytes", std::int64_t(seen.out_bytes));
     if (seen.err_truncated) o.add("stderr_truncated", true).add("stderr_bytes", std::int64_t(seen.err_bytes));
     o.add("run_id", run.log->run_id()).add("policy_source", run.policy.source).add("layers", layers)
-        .add("log_dir", run.log_dir).add_raw("resource_usage", usage.json());
+        .add("log_dir", run.log_dir).add_raw("resource_usage", usage.json()).add("alerts", run.alerter->raised());
     write_all(1, o.str() + "\n");
 }
 
@@ -104,6 +105,13 @@ void print_stderr_lines(RunSetup& run, const Outcome& out) {
 }
 
 }  // namespace
+
+void print_json_failure(const std::string& message, int exit_code) {
+    json::Object o;
+    o.add("success", false).add("stdout", "").add("stderr", "").add("return_code", exit_code)
+        .add("exit_code", exit_code).add("execution_time", 0.0).add("error", message);
+    write_all(1, o.str() + "\n");
+}
 
 void check_thresholds(RunSetup& run, double cpu_s, double mem_mb, double elapsed_s) {
     const Policy& policy = run.policy;

@@ -1,6 +1,7 @@
 #include "supervisor/options.h"
 
 #include <cstring>
+#include <string_view>
 
 namespace hive {
 
@@ -33,6 +34,17 @@ Exit codes:
   125    the sandbox could not be set up: nothing ran
   128+N  signal N ended the script (e.g. 152 = SIGXCPU, the CPU limit; 137 = SIGKILL; 159 = SIGSYS, seccomp)
 )";
+}
+
+bool json_requested(int argc, char** argv) {
+    if (argc >= 2 && std::strcmp(argv[1], "audit") == 0) return false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--json") return true;
+        if (a == "-c" || a == "-m" || a == "-" || a == "--" || a.empty() || a[0] != '-') return false;
+        if ((a == "--policy" || a == "--log-dir" || a == "--check-policy") && i + 1 < argc) ++i;
+    }
+    return false;
 }
 
 Result<Options> parse_options(int argc, char** argv) {

@@ -25,6 +25,9 @@ struct Options {
 };
 
 Result<Options> parse_options(int argc, char** argv);
+// Whether hive-py's own options (those before the script) ask for --json: read even when the command
+// line does not parse, so that a usage error is a JSON object too.
+bool json_requested(int argc, char** argv);
 const char* usage_text();
 
 }  // namespace hive

@@ -21,10 +21,11 @@ Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int ini
     // A set-up failure wins over any later record; otherwise the script's end.
     const child::Report* rep = nullptr;
     for (const auto& r : reports) {
+        if (r.kind == child::Report::applied) o.layers = r.layers;  // a run ended from outside keeps these
         if (rep && rep->kind == child::Report::setup_failed) break;
-        if (r.kind != child::Report::listener) rep = &r;
+        if (r.kind == child::Report::setup_failed || r.kind == child::Report::script_ended) rep = &r;
     }
-    if (rep) o.layers = rep->layers;
+    if (rep && rep->kind == child::Report::script_ended) o.layers = rep->layers;
 
     if (timed_out) {
         o.ended = o.error = "timeout";

@@ -9,8 +9,9 @@ namespace hive {
 
 namespace {
 
-int stopped(const Stop& s) {
+int stopped(const Options& opts, const Stop& s) {
     std::fprintf(stderr, "hive-py: error: %s\n", s.message.c_str());
+    if (opts.json) print_json_failure(s.message, s.exit_code);
     return s.exit_code;
 }
 
@@ -18,11 +19,11 @@ int stopped(const Stop& s) {
 
 int run_script(const Options& opts) {
     RunSetup run;
-    if (auto stop = prepare(opts, run)) return stopped(*stop);
+    if (auto stop = prepare(opts, run)) return stopped(opts, *stop);
     Layers layers;
-    if (auto stop = prepare_layers(run, layers)) return stopped(*stop);
+    if (auto stop = prepare_layers(run, layers)) return stopped(opts, *stop);
     Launched launched;
-    if (auto stop = launch(run, layers, launched)) return stopped(*stop);
+    if (auto stop = launch(run, layers, launched)) return stopped(opts, *stop);
     Observed seen = supervise(run, layers, launched, opts.json);
     return conclude(opts, run, layers, launched, seen);
 }

@@ -60,3 +60,43 @@ TEST_CASE("drivers: closed standard streams at start: the script's exit code is 
     CHECK(contains(rec, "\"ended\":\"exit\""));
     CHECK_FALSE(contains(rec, "init_died"));
 }
+
+TEST_CASE("record: a run the wall clock ended records the layers that protected it", "[drivers][logs]") {
+    LogDir logs;
+    PolicyDir pd;
+    auto pol = pd.file("p.yml", "security:\n  execution:\n    timeout_seconds: 1\n");
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c", "import time; time.sleep(30)"});
+    INFO(describe(r));
+    CHECK(r.exit_code == 124);
+    const std::string rec = logs.runs();
+    CHECK(contains(rec, "\"ended\":\"timeout\""));
+    CHECK_FALSE(contains(rec, "\"layers\":[]"));
+    CHECK(contains(rec, "\"seccomp\""));
+    CHECK(contains(rec, "\"no_new_privs\""));
+}
+
+TEST_CASE("json result: one JSON object on every path, errors included", "[drivers][json]") {
+    // A usage error: nothing parsed but --json.
+    auto u = hive({"--json", "--no-such-option", "x.py"});
+    INFO(describe(u));
+    CHECK(u.exit_code == 2);
+    CHECK(u.out == "{\"success\":false,\"stdout\":\"\",\"stderr\":\"\",\"return_code\":2,\"exit_code\":2,"
+                   "\"execution_time\":0,\"error\":\"unknown option '--no-such-option' (hive-py's options stand "
+                   "before the script; see --help)\"}\n");
+    CHECK(contains(u.err, "hive-py: error: unknown option"));
+    // A script that does not exist.
+    auto m = hive({"--json", "/nonexistent/script.py"});
+    CHECK(m.exit_code == 2);
+    CHECK(contains(m.out, "\"success\":false"));
+    CHECK(contains(m.out, "\"error\":\"can't open script '/nonexistent/script.py'"));
+    CHECK(hivetest::lines(m.out).size() == 1);
+    // A set-up failure (exit 125) and a finished run carry exit_code and alerts.
+    LogDir logs;
+    auto f = hive_failing("getrandom=EIO", {"--json", "--log-dir", logs.path, "-c", "pass"});
+    CHECK(f.exit_code == 125);
+    CHECK(contains(f.out, "\"exit_code\":125,"));
+    auto ok = hive({"--json", "--log-dir", logs.path, "-c", "raise SystemExit(3)"});
+    CHECK(ok.exit_code == 3);
+    CHECK(contains(ok.out, "\"exit_code\":3,"));
+    CHECK(contains(ok.out, "\"alerts\":[\"run_failed: the run failed: exit 3 (exit)\"]"));
+}
