@@ -109,7 +109,7 @@ void print_stderr_lines(RunSetup& run, const Outcome& out) {
 void print_json_failure(const std::string& message, int exit_code) {
     json::Object o;
     o.add("success", false).add("stdout", "").add("stderr", "").add("return_code", exit_code)
-        .add("exit_code", exit_code).add("execution_time", 0.0).add("error", message);
+        .add("exit_code", exit_code).add("execution_time", 0.0).add("error", "hive-py: error: " + message);
     write_all(1, o.str() + "\n");
 }
 

@@ -81,14 +81,14 @@ TEST_CASE("json result: one JSON object on every path, errors included", "[drive
     INFO(describe(u));
     CHECK(u.exit_code == 2);
     CHECK(u.out == "{\"success\":false,\"stdout\":\"\",\"stderr\":\"\",\"return_code\":2,\"exit_code\":2,"
-                   "\"execution_time\":0,\"error\":\"unknown option '--no-such-option' (hive-py's options stand "
+                   "\"execution_time\":0,\"error\":\"hive-py: error: unknown option '--no-such-option' (hive-py's options stand "
                    "before the script; see --help)\"}\n");
     CHECK(contains(u.err, "hive-py: error: unknown option"));
     // A script that does not exist.
     auto m = hive({"--json", "/nonexistent/script.py"});
     CHECK(m.exit_code == 2);
     CHECK(contains(m.out, "\"success\":false"));
-    CHECK(contains(m.out, "\"error\":\"can't open script '/nonexistent/script.py'"));
+    CHECK(contains(m.out, "\"error\":\"hive-py: error: can't open script '/nonexistent/script.py'"));
     CHECK(hivetest::lines(m.out).size() == 1);
     // A set-up failure (exit 125) and a finished run carry exit_code and alerts.
     LogDir logs;
