@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
         if (!p) return fail(p.error().message);
         auto plan = hive::plan::make(*p, invocation(cwd));
         if (!plan) return fail(plan.error().message);
-        return hive::sandbox::doctor(std::cout, *plan);
+        return hive::sandbox::doctor(std::cout, *plan, o.json);
     }
     hive::Options run = o;
     if (!o.has_script) {

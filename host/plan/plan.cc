@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 namespace hive::plan {
@@ -178,12 +180,32 @@ std::vector<std::string> Plan::paths(std::initializer_list<Access> accesses) con
     return v;
 }
 
+bool is_host_root(uid_t euid) {
+    if (euid != 0) return false;
+    // "inner outer count" lines: uid 0 here is host root when it maps to outer 0.
+    UniqueFd fd(::open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) return true;  // no /proc: assume the stricter case
+    char buf[1024];
+    const ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n <= 0) return true;
+    buf[n] = 0;
+    unsigned long inner = 0, outer = 0, count = 0;
+    for (const char* line = buf; *line;) {
+        if (std::sscanf(line, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 && count > 0) return outer == 0;
+        const char* nl = std::strchr(line, '\n');
+        if (!nl) break;
+        line = nl + 1;
+    }
+    return false;
+}
+
 Result<Plan> make(const Policy& policy, const Invocation& inv) {
     Plan p;
     p.policy = &policy;
     p.invocation = inv;
     p.ids.outer_uid = inv.uid;
     p.ids.outer_gid = inv.gid;
+    p.ids.host_root = is_host_root(inv.uid);
     p.network = policy.network.allowed_domains.empty() ? Network::none : Network::brokered;
     p.key_file = policy.monitoring.hmac_key_file;
     for (const SystemPath& s : system_paths())

@@ -58,7 +58,14 @@ struct Invocation {
 struct IdMap {
     uid_t inner_uid = 1000, outer_uid = 0;
     gid_t inner_gid = 1000, outer_gid = 0;
+    // The caller's uid is root of the initial user namespace (not root inside a user namespace of its
+    // own, which the kernel holds to RLIMIT_NPROC like any user): only then does max_processes need a
+    // pids cgroup.
+    bool host_root = false;
 };
+
+// Whether `euid` of this process is uid 0 of the parent user namespace (read from /proc/self/uid_map).
+bool is_host_root(uid_t euid);
 
 enum class Network : std::uint8_t { none, brokered };  // brokered: the parent connects for allowed_domains
 

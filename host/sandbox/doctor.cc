@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/json.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
 #include "sandbox/landlock.h"
@@ -41,10 +42,15 @@ int in_child(Fn fn) {
     return EINTR;  // killed: treat as unavailable
 }
 
+// As a run creates them: every namespace together with a new user namespace (clone() in the supervisor
+// asks for all six at once), so the answer holds for root, an unprivileged user and root inside a user
+// namespace alike.
 Probe namespace_probe(const char* name, int flag) {
-    int rc = in_child([flag] { return ::unshare(flag) == 0 ? 0 : errno; });
+    const int flags = flag | CLONE_NEWUSER;
+    int rc = in_child([flags] { return ::unshare(flags) == 0 ? 0 : errno; });
     Probe p{std::string("namespace ") + name, rc == 0, ""};
-    p.detail = rc == 0 ? "unshare works" : "unshare: " + errname(rc);
+    const std::string call = flag == CLONE_NEWUSER ? "unshare(CLONE_NEWUSER)" : std::string("unshare(CLONE_NEWUSER|") + name + ")";
+    p.detail = rc == 0 ? call + " works" : call + ": " + errname(rc);
     return p;
 }
 
@@ -160,10 +166,41 @@ std::vector<Probe> cgroup_probes() {
     return {v1, v2};
 }
 
-// A new user namespace whose uid/gid 65534 map to 65534 outside, written by this process (as a
-// supervisor would), then setresuid into it: proves an unprivileged identity with a proper map.
+// The pids controller a run's cgroup is made in: v1's pids hierarchy (this process's own cgroup there)
+// or a v2 cgroup whose subtree offers pids, writable by this process.
+Probe pids_cgroup_probe() {
+    Probe p{"pids cgroup", false, ""};
+    std::istringstream cg(read_all("/proc/self/cgroup"));
+    std::string line;
+    while (std::getline(cg, line)) {
+        auto a = line.find(':'), b = line.find(':', a + 1);
+        if (a == std::string::npos || b == std::string::npos) continue;
+        const std::string ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+        if ((',' + ctrls + ',').find(",pids,") == std::string::npos) continue;
+        const std::string dir = "/sys/fs/cgroup/pids" + (path == "/" ? std::string() : path);
+        p.available = ::access(dir.c_str(), W_OK) == 0;
+        p.detail = "cgroup v1 " + dir + (p.available ? " (writable)" : " (not writable: " + errname(errno) + ")");
+        return p;
+    }
+    const std::string v2 = "/sys/fs/cgroup";
+    for (std::istringstream again(read_all("/proc/self/cgroup")); std::getline(again, line);) {
+        if (line.rfind("0::", 0) != 0) continue;
+        const std::string dir = v2 + (line.substr(3) == "/" ? std::string() : line.substr(3));
+        if (read_all(dir + "/cgroup.subtree_control").find("pids") == std::string::npos) continue;
+        p.available = ::access(dir.c_str(), W_OK) == 0;
+        p.detail = "cgroup v2 " + dir + (p.available ? " (writable)" : " (not writable)");
+        return p;
+    }
+    p.detail = "no writable pids controller (cgroup v1 pids hierarchy, or a v2 cgroup delegating pids)";
+    return p;
+}
+
+// A new user namespace whose uid/gid 1000 map to this process's own ids outside, written by this process
+// as the supervisor writes a run's maps (setgroups deny first), then setresuid into it.
 Probe unprivileged_uid_probe() {
-    Probe p{"unprivileged uid", false, ""};
+    Probe p{"uid map", false, ""};
+    const uid_t outer_uid = ::geteuid();
+    const gid_t outer_gid = ::getegid();
     int to_parent[2], to_child[2];
     if (::pipe2(to_parent, O_CLOEXEC) != 0 || ::pipe2(to_child, O_CLOEXEC) != 0) {
         p.detail = "pipe2: " + errname(errno);
@@ -179,9 +216,9 @@ Probe unprivileged_uid_probe() {
         char c = ::unshare(CLONE_NEWUSER) == 0 ? 0 : static_cast<char>(errno);
         if (::write(pw.get(), &c, 1) != 1 || c != 0) ::_exit(c ? c : EIO);
         if (::read(cr.get(), &c, 1) != 1 || c != 0) ::_exit(EIO);
-        if (::setresgid(65534, 65534, 65534) != 0) ::_exit(errno);
-        if (::setresuid(65534, 65534, 65534) != 0) ::_exit(errno);
-        ::_exit(::getuid() == 65534 && ::geteuid() == 65534 ? 0 : EPERM);
+        if (::setresgid(1000, 1000, 1000) != 0) ::_exit(errno);
+        if (::setresuid(1000, 1000, 1000) != 0) ::_exit(errno);
+        ::_exit(::getuid() == 1000 && ::geteuid() == 1000 ? 0 : EPERM);
     }
     pw.reset();
     cr.reset();
@@ -206,9 +243,13 @@ Probe unprivileged_uid_probe() {
     };
     std::string base = "/proc/" + std::to_string(pid) + "/";
     std::string failed;
-    if (!write_file(base + "gid_map", "65534 65534 1\n"))
+    const std::string uid_line = "1000 " + std::to_string(outer_uid) + " 1\n";
+    const std::string gid_line = "1000 " + std::to_string(outer_gid) + " 1\n";
+    if (!write_file(base + "setgroups", "deny"))
+        failed = "write setgroups: " + errname(errno);
+    else if (!write_file(base + "gid_map", gid_line))
         failed = "write gid_map: " + errname(errno);
-    else if (!write_file(base + "uid_map", "65534 65534 1\n"))
+    else if (!write_file(base + "uid_map", uid_line))
         failed = "write uid_map: " + errname(errno);
     char go = failed.empty() ? 0 : 1;
     (void)!::write(cw.get(), &go, 1);
@@ -217,12 +258,19 @@ Probe unprivileged_uid_probe() {
     if (!failed.empty()) {
         p.detail = failed;
     } else if (rc != 0) {
-        p.detail = "setresuid(65534) in a user namespace: " + errname(rc);
+        p.detail = "setresuid(1000) in a user namespace: " + errname(rc);
     } else {
         p.available = true;
-        p.detail = "user namespace with uid/gid map 65534 -> 65534 works";
+        p.detail = "uid/gid 1000 in a user namespace map to " + std::to_string(outer_uid) + "/" +
+                   std::to_string(outer_gid) + " outside, as in a run";
     }
     return p;
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
+    return s;
 }
 
 const Probe* find(const std::vector<Probe>& probes, const std::string& name) {
@@ -242,6 +290,7 @@ std::vector<Probe> probe_all() {
     out.push_back(landlock_probe());
     for (auto& p : seccomp_probes()) out.push_back(std::move(p));
     for (auto& p : cgroup_probes()) out.push_back(std::move(p));
+    out.push_back(pids_cgroup_probe());
     out.push_back(unprivileged_uid_probe());
     bool root = ::geteuid() == 0;
     out.push_back(Probe{"running as root", root, root ? "euid 0" : "euid " + std::to_string(::geteuid())});
@@ -256,7 +305,9 @@ std::vector<std::string> missing_for(const Policy& policy, const std::vector<Pro
     };
     for (const char* ns : {"user", "mount", "pid", "net", "ipc", "uts"})
         need(std::string("namespace ") + ns, "");
-    need("unprivileged uid", "");
+    need("uid map", "");
+    // uid 0 ignores RLIMIT_NPROC: a run as root holds max_processes only with a pids cgroup.
+    if (plan::is_host_root(::geteuid())) need("pids cgroup", "max_processes for uid 0");
     need("seccomp filter", "");
     need("seccomp kill_process", "");
     int abi = landlock::probe().abi;
@@ -269,27 +320,42 @@ std::vector<std::string> missing_for(const Policy& policy, const std::vector<Pro
     return missing;
 }
 
-int doctor(std::ostream& out, const plan::Plan& plan) {
-    const Policy& default_policy = *plan.policy;
+int doctor(std::ostream& out, const plan::Plan& plan, bool as_json) {
+    const Policy& policy = *plan.policy;
     auto probes = probe_all();
-    out << "hive-py doctor: sandbox layers on this machine\n";
-    for (const auto& p : probes)
-        out << "  " << (p.available ? "[yes] " : "[no]  ") << p.name << ": " << p.detail << "\n";
-    auto missing = missing_for(default_policy, probes);
-    const char* mode = default_policy.enforcement == Enforcement::strict ? "strict" : "best_effort";
-    out << "default policy: ";
-    if (missing.empty()) {
-        out << mode << ": would run with all layers\n";
+    auto missing = missing_for(policy, probes);
+    const bool strict = policy.enforcement == Enforcement::strict;
+    const char* verdict = missing.empty() ? "would run with all layers" : strict ? "would refuse" : "would run without";
+    if (as_json) {
+        json::Object o;
+        std::vector<std::string> layers;
+        for (const auto& p : probes) {
+            json::Object l;
+            l.add("name", p.name).add("available", p.available).add("detail", p.detail);
+            layers.push_back(l.str());
+        }
+        std::vector<std::string> grants;
+        for (const auto& g : plan.grants) {
+            json::Object j;
+            j.add("access", plan::to_string(g.access)).add("path", g.path).add("key", g.key).add("exists", g.exists);
+            grants.push_back(j.str());
+        }
+        o.add("euid", std::int64_t(::geteuid())).add_raw("layers", "[" + join(layers) + "]")
+            .add("policy", policy.source).add("enforcement", to_string(policy.enforcement)).add("verdict", verdict)
+            .add("missing", missing).add_raw("grants", "[" + join(grants) + "]");
+        out << o.str() << "\n";
     } else {
+        out << "hive-py doctor: sandbox layers on this machine\n";
+        for (const auto& p : probes)
+            out << "  " << (p.available ? "[yes] " : "[no]  ") << p.name << ": " << p.detail << "\n";
         std::string list;
         for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-        if (default_policy.enforcement == Enforcement::strict)
-            out << "strict: would refuse: " << list << "\n";
-        else
-            out << "best_effort: would run without: " << list << "\n";
+        out << "policy (" << policy.source << "): " << to_string(policy.enforcement) << ": " << verdict
+            << (list.empty() ? "" : ": " + list) << "\n";
+        out << plan::describe(plan);
     }
-    out << plan::describe(plan);
-    return 0;
+    // Non-zero when a run here would be refused: the answer a script (or CI) can act on.
+    return !missing.empty() && strict ? 1 : 0;
 }
 
 }  // namespace hive::sandbox

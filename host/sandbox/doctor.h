@@ -24,7 +24,8 @@ std::vector<Probe> probe_all();
 std::vector<std::string> missing_for(const Policy& policy, const std::vector<Probe>& probes);
 
 // Print each layer as available or not, the verdict for the plan's policy (the one a run here would
-// use), and what the sandbox may reach under it. Returns 0.
-int doctor(std::ostream& out, const plan::Plan& plan);
+// use), and what the sandbox may reach under it; one JSON object with `as_json`. Returns 1 when a run
+// under that policy would be refused here (strict enforcement, a layer missing), else 0.
+int doctor(std::ostream& out, const plan::Plan& plan, bool as_json = false);
 
 }  // namespace hive::sandbox

@@ -78,7 +78,7 @@ Phase make_cgroup(RunSetup& run, Layers& l) {
         l.cgroup.emplace(std::move(*cg));
         Status st = make_pipe(l.pipes.joined_r, l.pipes.joined_w);
         if (!st.ok()) return machine_error(st.error().message);
-    } else if (geteuid() == 0) {
+    } else if (run.plan.ids.host_root) {
         l.missing.push_back("pids cgroup (" + cg.error().message + "): max_processes cannot hold for uid 0 without it");
     }
     return std::nullopt;

@@ -108,6 +108,45 @@ TEST_CASE("enforcement: --doctor reports every layer of this machine", "[enforce
     CHECK(r.out.find("[yes] seccomp programs built in: 32 of 32 policy shapes") != std::string::npos);
     auto n = hive_without("--no-landlock", {"--doctor"});
     CHECK(n.out.find("would refuse") != std::string::npos);
+    // A run here would be refused: the doctor says so with its exit status too.
+    CHECK(n.exit_code == 1);
+}
+
+TEST_CASE("enforcement: --doctor --json is one JSON object: layers, verdict, missing, grants", "[enforcement][json]") {
+    auto r = hive({"--doctor", "--json"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    REQUIRE(lines(r.out).size() == 1);
+    auto check = run({"/usr/bin/python3", "-c",
+                      "import json, sys\nd = json.loads(sys.stdin.read())\n"
+                      "names = [l['name'] for l in d['layers']]\n"
+                      "assert 'landlock' in names and 'uid map' in names and 'pids cgroup' in names, names\n"
+                      "assert d['verdict'] == 'would run with all layers' and d['missing'] == [], d\n"
+                      "assert any(g['path'] == '/usr/lib/python3.11' for g in d['grants'])\nprint('ok')\n"},
+                     {.stdin_data = r.out});
+    INFO(check.err);
+    CHECK(check.out == "ok\n");
+    auto n = hive_without("--no-landlock", {"--doctor", "--json"});
+    CHECK(n.exit_code == 1);
+    CHECK(n.out.find("\"verdict\":\"would refuse\"") != std::string::npos);
+}
+
+TEST_CASE("enforcement: --doctor answers for an unprivileged caller as a run would find it", "[enforcement][user]") {
+    if (!can_run_unprivileged()) return;
+    LogDir logs;
+    auto d = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hive_bin(), "--doctor"});
+    INFO(d.out << d.err);
+    // The namespaces are made with a user namespace, as a run makes them: not refused for lack of root.
+    CHECK(d.out.find("[yes] namespace mount") != std::string::npos);
+    CHECK(d.out.find("[yes] namespace pid") != std::string::npos);
+    CHECK(d.out.find("[yes] uid map: uid/gid 1000 in a user namespace map to 65534/65534 outside") != std::string::npos);
+    CHECK(d.out.find("would run with all layers") != std::string::npos);
+    CHECK(d.exit_code == 0);
+    // And a run agrees.
+    REQUIRE(chown(logs.path.c_str(), 65534, 65534) == 0);
+    auto r = hive_unprivileged(logs, {"-c", "print('ran')"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "ran\n");
 }
 
 TEST_CASE("enforcement: an unprivileged user gets every layer, and max_processes per run", "[enforcement][user]") {

@@ -788,14 +788,16 @@ TEST_CASE("prepare costs", "[bench]") {
 
 TEST_CASE("doctor prints a line for each layer", "[doctor]") {
     std::ostringstream out;
-    CHECK(hive::sandbox::doctor(out, plan_of(Policy{})) == 0);
+    const int rc = hive::sandbox::doctor(out, plan_of(Policy{}));
     std::string text = out.str();
     std::cerr << text;
     for (const char* layer : {"namespace user", "namespace mount", "namespace pid", "namespace net",
                               "namespace ipc", "namespace uts", "landlock", "seccomp filter",
-                              "seccomp kill_process", "cgroup v1", "cgroup v2", "unprivileged uid",
-                              "running as root", "default policy: strict: would"}) {
+                              "seccomp kill_process", "cgroup v1", "cgroup v2", "pids cgroup", "uid map",
+                              "running as root", "policy (): strict: would"}) {
         INFO(layer);
         CHECK(text.find(layer) != std::string::npos);
     }
+    // Exit status 1 exactly when the policy (strict) would be refused here.
+    CHECK(rc == (text.find("strict: would refuse") != std::string::npos ? 1 : 0));
 }
