@@ -23,7 +23,8 @@ std::string SequenceCheck::check(std::uint32_t pid, std::uint64_t seq) {
         ++gaps_;
         missing_ += seq - prev - 1;
         return "sequence gap from " + who + ": expected " + std::to_string(prev + 1) + ", got " +
-               std::to_string(seq) + " (" + std::to_string(seq - prev - 1) + " records missing)";
+               std::to_string(seq) + " (" + std::to_string(seq - prev - 1) +
+               (seq - prev - 1 == 1 ? " record missing)" : " records missing)");
     }
     if (seq == prev) {
         ++duplicates_;
