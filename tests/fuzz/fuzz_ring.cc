@@ -2,11 +2,11 @@
 // put into the shared mapping, header included, and rewrite between two of the parent's drains.
 //
 //   bytes [0, 40)          the header: reserve, tail, tail_gen|waiters, capacity, wake_fd|pad (LE)
-//   bytes [40, 40 + n)     the data region's first n bytes (n <= 4096), repeated over the 64 KiB ring
+//   bytes [40, 40 + n)     the data region's first n bytes (n <= 4096), repeated over the 128 KiB ring
 //                          (so a short input can hold the 4096 records that reach a drain's bound)
 //   the rest, 9 bytes at a time: op, u64 value, applied in order:
 //     op % 5 == 0: reserve = value        1: tail = value (the reader must not care)
-//             2: the u32 word at data[value % 65536 & ~3] = value >> 32      3: drain (writer alive)
+//             2: the u32 word at data[value % 131072 & ~3] = value >> 32      3: drain (writer alive)
 //             4: capacity = value (the reader must not care)
 // then drains with the writer gone until the reader says nothing is left. Every record is decoded and
 // sequence-checked, as the RunLog does. Never crash, never hang (a bounded number of calls must
@@ -25,7 +25,7 @@ using namespace hive::channel;
 
 namespace {
 
-constexpr std::size_t kCap = 1 << 16;
+constexpr std::size_t kCap = 1 << 17;  // > kDrainMaxRecords minimal records: the per-call bound is reached
 
 std::uint64_t u64(const std::uint8_t* p) {
     std::uint64_t v;
