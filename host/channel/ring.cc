@@ -6,14 +6,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
 namespace hive::channel {
 
 namespace {
-
-constexpr std::size_t kHeaderSize = 4096;
 
 std::uint8_t* data_of(Header* h) { return reinterpret_cast<std::uint8_t*>(h) + kHeaderSize; }
 
@@ -23,7 +22,8 @@ long futex(std::atomic<std::uint32_t>* addr, int op, std::uint32_t val, const ti
     return syscall(SYS_futex, reinterpret_cast<std::uint32_t*>(addr), op, val, ts, nullptr, 0);
 }
 
-// Copy into/out of the ring with wrap-around.
+// Writer side: the child trusts its own header (only the script can have changed it, and then only the
+// script's own process suffers).
 void copy_in(Header* h, std::uint64_t pos, const void* src, std::size_t len) {
     std::size_t cap = h->capacity, off = pos & (cap - 1);
     std::size_t first = len < cap - off ? len : cap - off;
@@ -31,21 +31,7 @@ void copy_in(Header* h, std::uint64_t pos, const void* src, std::size_t len) {
     if (len > first) std::memcpy(data_of(h), static_cast<const std::uint8_t*>(src) + first, len - first);
 }
 
-void copy_out(Header* h, std::uint64_t pos, void* dst, std::size_t len) {
-    std::size_t cap = h->capacity, off = pos & (cap - 1);
-    std::size_t first = len < cap - off ? len : cap - off;
-    std::memcpy(dst, data_of(h) + off, first);
-    if (len > first) std::memcpy(static_cast<std::uint8_t*>(dst) + first, data_of(h), len - first);
-}
-
-void zero(Header* h, std::uint64_t pos, std::size_t len) {
-    std::size_t cap = h->capacity, off = pos & (cap - 1);
-    std::size_t first = len < cap - off ? len : cap - off;
-    std::memset(data_of(h) + off, 0, first);
-    if (len > first) std::memset(data_of(h), 0, len - first);
-}
-
-std::atomic<std::uint32_t>* word_at(Header* h, std::uint64_t pos) {
+std::atomic<std::uint32_t>* writer_word_at(Header* h, std::uint64_t pos) {
     // Records start 8-aligned and the capacity is a multiple of 8, so a length word never wraps.
     return reinterpret_cast<std::atomic<std::uint32_t>*>(data_of(h) + (pos & (h->capacity - 1)));
 }
@@ -54,6 +40,12 @@ void wake_reader(Header* h) {
     if (h->wake_fd < 0) return;
     std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(h->wake_fd, &one, sizeof one);
+}
+
+std::string hex(std::uint64_t v) {
+    char b[24];
+    std::snprintf(b, sizeof b, "0x%llx", static_cast<unsigned long long>(v));
+    return b;
 }
 
 }  // namespace
@@ -70,11 +62,13 @@ Result<Ring> Ring::create(std::size_t capacity) {
     r.wake_.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
     if (!r.wake_.valid()) return errno_error("eventfd", "event ring");
     r.header_->wake_fd = r.wake_.get();
+    r.reader_ = Reader(r.header_, data_of(r.header_), capacity);
     return r;
 }
 
 Ring::Ring(Ring&& o) noexcept
-    : header_(std::exchange(o.header_, nullptr)), map_size_(o.map_size_), wake_(std::move(o.wake_)) {}
+    : header_(std::exchange(o.header_, nullptr)), map_size_(o.map_size_), wake_(std::move(o.wake_)),
+      reader_(o.reader_) {}
 
 Ring& Ring::operator=(Ring&& o) noexcept {
     if (this != &o) {
@@ -82,6 +76,7 @@ Ring& Ring::operator=(Ring&& o) noexcept {
         header_ = std::exchange(o.header_, nullptr);
         map_size_ = o.map_size_;
         wake_ = std::move(o.wake_);
+        reader_ = o.reader_;
     }
     return *this;
 }
@@ -116,47 +111,88 @@ bool write_record(Header* h, const void* data, std::size_t len) {
         }
     }
     copy_in(h, r + 8, data, len);
-    word_at(h, r)->store(kCommitted | std::uint32_t(len), std::memory_order_release);
+    writer_word_at(h, r)->store(kCommitted | std::uint32_t(len), std::memory_order_release);
     return true;
 }
 
-Drained drain(Header* h, bool writer_gone) {
+Reader::Reader(Header* h, std::uint8_t* data, std::size_t capacity) : h_(h), data_(data), cap_(capacity) {}
+
+std::atomic<std::uint32_t>* Reader::word_at(std::uint64_t pos) const {
+    // Positions the reader stands on are 8-aligned (its own, advanced by padded lengths) and its
+    // capacity a multiple of 8: a length word never wraps and never leaves the mapping.
+    return reinterpret_cast<std::atomic<std::uint32_t>*>(data_ + (pos & (cap_ - 1)));
+}
+
+void Reader::copy_out(std::uint64_t pos, void* dst, std::size_t len) const {
+    // len <= cap_ (checked by the caller): at most one wrap, both pieces inside the mapping.
+    std::size_t off = pos & (cap_ - 1);
+    std::size_t first = len < cap_ - off ? len : cap_ - off;
+    std::memcpy(dst, data_ + off, first);
+    if (len > first) std::memcpy(static_cast<std::uint8_t*>(dst) + first, data_, len - first);
+}
+
+void Reader::zero(std::uint64_t pos, std::size_t len) const {
+    std::size_t off = pos & (cap_ - 1);
+    std::size_t first = len < cap_ - off ? len : cap_ - off;
+    std::memset(data_ + off, 0, first);
+    if (len > first) std::memset(data_, 0, len - first);
+}
+
+Drained Reader::drain(bool writer_gone) {
     Drained out;
-    const std::uint64_t cap = h->capacity;
-    std::uint64_t t = h->tail.load(std::memory_order_relaxed);
-    const std::uint64_t r = h->reserve.load(std::memory_order_acquire);
-    std::uint64_t start = t;
+    auto fault = [&](std::string text) {
+        if (out.faults.size() < kDrainMaxFaults) out.faults.push_back(std::move(text));
+        else ++out.faults_dropped;
+    };
+    // `reserve` is the only position read from the header, and it is clamped to what this reader can
+    // consume: never behind its own tail, never more than one capacity ahead of it.
+    const std::uint64_t raw = h_->reserve.load(std::memory_order_acquire);
+    std::uint64_t r = raw;
+    if (raw < tail_ || raw - tail_ > cap_) {
+        if (!bad_reserve_seen_ || raw != last_bad_reserve_)
+            fault("ring header rewritten: reserve " + hex(raw) + " is outside [" + hex(tail_) + ", " +
+                  hex(tail_ + cap_) + "], the reader's own position and capacity; clamped");
+        bad_reserve_seen_ = true;
+        last_bad_reserve_ = raw;
+        r = raw < tail_ ? tail_ : tail_ + cap_;
+    }
+    std::uint64_t t = tail_;
+    std::size_t bytes = 0;
     while (t < r) {
-        std::uint32_t w = word_at(h, t)->load(std::memory_order_acquire);
+        if (out.records.size() >= kDrainMaxRecords || bytes >= kDrainMaxBytes) {
+            out.more = true;
+            break;
+        }
+        const std::uint32_t w = word_at(t)->load(std::memory_order_acquire);
         if (!(w & kCommitted)) {
             if (writer_gone) {
-                out.faults.push_back("torn record: a writer died after reserving " +
-                                     std::to_string(r - t) + " bytes it never completed");
+                fault("torn record: a writer died after reserving " + std::to_string(r - t) +
+                      " bytes it never completed");
                 t = r;
             }
             break;
         }
-        std::size_t len = w & kLenMask;
-        if ((w & ~(kCommitted | kLenMask)) != 0 || len == 0 || len > kMaxRecord || t + padded(len) > r ||
-            padded(len) > cap) {
-            out.faults.push_back("malformed record header 0x" + [&] {
-                char b[16];
-                snprintf(b, sizeof b, "%08x", w);
-                return std::string(b);
-            }() + ": skipped the " + std::to_string(r - t) + " bytes reserved after it");
+        const std::size_t len = w & kLenMask;
+        if ((w & ~(kCommitted | kLenMask)) != 0 || len == 0 || len > kMaxRecord || padded(len) > r - t) {
+            fault("malformed record header " + hex(w) + " at " + hex(t) + ": skipped the " +
+                  std::to_string(r - t) + " bytes reserved after it");
             t = r;
             break;
         }
         std::string rec(len, '\0');
-        copy_out(h, t + 8, rec.data(), len);
+        copy_out(t + 8, rec.data(), len);
         out.records.push_back(std::move(rec));
+        bytes += padded(len);
         t += padded(len);
     }
-    if (t != start) {
-        zero(h, start, std::size_t(t - start));
-        h->tail.store(t, std::memory_order_release);
-        h->tail_gen.fetch_add(1, std::memory_order_acq_rel);
-        if (h->waiters.load(std::memory_order_acquire) > 0) futex(&h->tail_gen, FUTEX_WAKE, INT32_MAX, nullptr);
+    if (t != tail_) {
+        zero(tail_, std::size_t(t - tail_));  // t - tail_ <= cap_: r was clamped
+        tail_ = t;
+        // Published for the writers; never read back.
+        h_->tail.store(t, std::memory_order_release);
+        h_->tail_gen.fetch_add(1, std::memory_order_acq_rel);
+        // `waiters` is a hint only: a wrong value costs one futex call, or a writer's 10 ms timeout.
+        if (h_->waiters.load(std::memory_order_acquire) > 0) futex(&h_->tail_gen, FUTEX_WAKE, INT32_MAX, nullptr);
     }
     return out;
 }

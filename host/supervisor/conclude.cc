@@ -7,6 +7,7 @@
 
 #include "common/json.h"
 #include "common/trace.h"
+#include "policy/native_code.h"
 #include "supervisor/outcome.h"
 #include "supervisor/run_state.h"
 #include "supervisor/supervisor.h"
@@ -68,6 +69,7 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
         .add("policy_sha256", policy.sha256).add("layers", layers).add("enforcement", to_string(policy.enforcement))
         .add("user", std::int64_t(geteuid())).add("cwd", run.cwd).add("events", std::int64_t(rs.events()))
         .add("startup_events", std::int64_t(rs.startup_events())).add("denials", std::int64_t(rs.denials()))
+        .add("channel_faults", std::int64_t(rs.channel_faults())).add("trail", trail_of(policy))
         .add("alerts", run.alerter->raised()).add_raw("network", l.network ? l.network->json : "null");
     if (l.network)
         rec.add("connections_allowed", l.network->guard->allowed()).add("connections_denied", l.network->guard->denied());

@@ -221,8 +221,8 @@ void Supervisor::handle(const Slots& s) {
 }
 
 void Supervisor::drain() {
-    channel::Drained d = channel::drain(l_.ring->header(), exited_);
-    events_flowing_ = !d.records.empty();
+    channel::Drained d = l_.ring->drain(exited_);
+    events_flowing_ = !d.records.empty() || d.more;
     run_.log->take(std::move(d));
 }
 
@@ -246,7 +246,12 @@ void Supervisor::finish() {
         kill_tree();
         reap_init();
     }
-    run_.log->take(channel::drain(l_.ring->header(), true));
+    // Every process of the sandbox is gone: what is left in the ring is bounded by its capacity.
+    for (bool more = true; more;) {
+        channel::Drained d = l_.ring->drain(true);
+        more = d.more;
+        run_.log->take(std::move(d));
+    }
     if (l_.network) {
         std::vector<NetDecision> ds;
         l_.network->guard->progress(ds);

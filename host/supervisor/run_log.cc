@@ -73,21 +73,27 @@ RunLog::RunLog(std::string run_id, const Policy& policy, audit::AuditLog log)
     }
 }
 
+// Only the first faults are written out: a script with native code can make one per record, and the
+// log must not grow with them. All are counted (channel_faults in the run record).
+constexpr std::uint64_t kMaxChannelFaultLines = 100;
+
+void RunLog::channel_fault(const std::string& text) {
+    if (++channel_faults_ <= kMaxChannelFaultLines) security("high", "channel_fault", text);
+    else if (channel_faults_ == kMaxChannelFaultLines + 1)
+        security("high", "channel_fault", "further channel faults are counted in the run record, not logged");
+}
+
 void RunLog::take(channel::Drained&& d) {
-    for (auto& f : d.faults) security("high", "channel_fault", f);
+    for (auto& f : d.faults) channel_fault(f);
+    for (std::size_t i = 0; i < d.faults_dropped; ++i) channel_fault("(a further fault of the same drain)");
     for (auto& rec : d.records) {
         channel::Event ev;
         std::string why;
         if (!channel::decode(rec, ev, why)) {
-            security("high", "channel_fault", "malformed event record: " + why);
+            channel_fault("malformed event record: " + why);
             continue;
         }
-        auto& last = pid_seq_[ev.pid];
-        if (ev.pid_seq != last + 1)
-            security("high", "channel_fault",
-                     "out-of-sequence record from pid " + std::to_string(ev.pid) + ": expected " +
-                         std::to_string(last + 1) + ", got " + std::to_string(ev.pid_seq));
-        last = ev.pid_seq;
+        if (std::string seq_fault = seq_check_.check(ev.pid, ev.pid_seq); !seq_fault.empty()) channel_fault(seq_fault);
         if (ev.kind == channel::Kind::summary && ev.name == "hive.startup" && !ev.args.empty())
             startup_events_ = std::strtoull(ev.args[0].c_str(), nullptr, 10);
         json::Object o;

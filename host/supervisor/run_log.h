@@ -17,6 +17,7 @@
 #include "audit/chain_sink.h"
 #include "channel/event.h"
 #include "channel/ring.h"
+#include "channel/sequence.h"
 #include "policy/policy.h"
 
 namespace hive {
@@ -49,6 +50,9 @@ public:
     std::uint64_t events() const { return events_; }
     std::uint64_t denials() const { return denials_; }
     std::uint64_t startup_events() const { return startup_events_; }
+    // Faults of the event channel (malformed ring content, sequence gaps, duplicates, regressions).
+    std::uint64_t channel_faults() const { return channel_faults_; }
+    const channel::SequenceCheck& sequence() const { return seq_check_; }
     std::size_t pending() const { return pending_; }
     std::vector<std::string> errors() const;
 
@@ -59,7 +63,9 @@ private:
     std::shared_ptr<spdlog::logger> events_log_, security_log_, resource_log_, execution_log_;
     std::uint64_t seq_ = 0, events_ = 0, denials_ = 0, startup_events_ = 0;
     std::size_t pending_ = 0;
-    std::map<std::uint32_t, std::uint64_t> pid_seq_;
+    void channel_fault(const std::string& text);
+    std::uint64_t channel_faults_ = 0;
+    channel::SequenceCheck seq_check_;
 };
 
 }  // namespace hive

@@ -12,6 +12,7 @@
 
 #include "channel/event.h"
 #include "channel/ring.h"
+#include "channel/sequence.h"
 
 using namespace hive::channel;
 
@@ -59,7 +60,7 @@ TEST_CASE("channel: records from several writer processes all arrive, each write
     };
     int alive = kWriters;
     while (alive > 0) {
-        take(drain(h, false));
+        take(ring->drain(false));
         for (auto& k : kids) {
             int st;
             if (k > 0 && waitpid(k, &st, WNOHANG) == k) {
@@ -70,7 +71,7 @@ TEST_CASE("channel: records from several writer processes all arrive, each write
             }
         }
     }
-    take(drain(h, true));
+    take(ring->drain(true));
     CHECK(got == kWriters * kEach);
     CHECK(order_ok);
     CHECK(faults == 0);
@@ -92,7 +93,7 @@ TEST_CASE("channel: a full ring holds the writer back until the reader drains it
     // 4 KiB holds about 25 of these records: the writer waits, nothing is dropped.
     CHECK(written < 40);
     int got = 0;
-    while (got < 200) got += int(drain(h, false).records.size());
+    while (got < 200) got += int(ring->drain(false).records.size());
     writer.join();
     CHECK(written == 200);
     CHECK(got == 200);
@@ -109,19 +110,19 @@ TEST_CASE("channel: forged and torn records are reported, never trusted", "[chan
         // Native code rewrites the committed word to claim 60 KiB.
         std::uint32_t forged = kCommitted | 60000u;
         std::memcpy(data, &forged, 4);
-        auto d = drain(h, false);
+        auto d = ring->drain(false);
         CHECK(d.records.empty());
         REQUIRE(d.faults.size() == 1);
         CHECK(d.faults[0].find("malformed record header") != std::string::npos);
         // The ring is usable afterwards.
         auto again = make_event(1, 2, "open", "b");
         REQUIRE(write_record(h, again.data(), again.size()));
-        CHECK(drain(h, false).records.size() == 1);
+        CHECK(ring->drain(false).records.size() == 1);
     }
     SECTION("a writer killed between reserving and committing") {
         h->reserve.fetch_add(64);  // reserved, never committed
-        CHECK(drain(h, false).faults.empty());  // still alive: wait for it
-        auto d = drain(h, true);                 // gone: report and move on
+        CHECK(ring->drain(false).faults.empty());  // still alive: wait for it
+        auto d = ring->drain(true);                 // gone: report and move on
         REQUIRE(d.faults.size() == 1);
         CHECK(d.faults[0].find("torn record") != std::string::npos);
     }
@@ -161,4 +162,150 @@ TEST_CASE("channel: long arguments are cut and marked", "[channel]") {
     REQUIRE(e.args.size() == 1);
     CHECK(e.args[0].size() == kMaxArgBytes);
     CHECK(e.args[0].substr(e.args[0].size() - 14) == "...[truncated]");
+}
+
+// ---- the header and the data are the script's to write: the reader trusts neither ----
+
+namespace {
+
+std::uint8_t* data_of(Header* h) { return reinterpret_cast<std::uint8_t*>(h) + kHeaderSize; }
+
+std::size_t count_records(Ring& ring, bool gone, std::vector<std::string>* faults = nullptr) {
+    std::size_t n = 0;
+    for (int calls = 0; calls < 1000; ++calls) {
+        Drained d = ring.drain(gone);
+        n += d.records.size();
+        if (faults) faults->insert(faults->end(), d.faults.begin(), d.faults.end());
+        if (!d.more) break;
+    }
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("channel: the reader keeps its own capacity and position, whatever the header says", "[channel]") {
+    auto ring = Ring::create(4096);
+    REQUIRE(ring.ok());
+    Header* h = ring->header();
+    for (int i = 1; i <= 3; ++i) {
+        auto rec = make_event(1, std::uint64_t(i), "open", "x");
+        REQUIRE(write_record(h, rec.data(), rec.size()));
+    }
+    // Native code rewrites the header: a capacity that reaches far past the mapping (the parent read it
+    // and dereferenced data + (pos & (capacity - 1))) and a tail it would have read back.
+    h->capacity = std::uint64_t(1) << 40;
+    h->tail.store(0x123456789ull);
+    std::vector<std::string> faults;
+    CHECK(count_records(*ring, false, &faults) == 3);
+    CHECK(faults.empty());
+    // The reader published its own position; the capacity it did not write back.
+    CHECK(h->tail.load() == ring->header()->reserve.load());
+}
+
+TEST_CASE("channel: a reserve outside [tail, tail + capacity] is clamped and reported once", "[channel]") {
+    auto ring = Ring::create(4096);
+    REQUIRE(ring.ok());
+    Header* h = ring->header();
+    auto rec = make_event(1, 1, "open", "x");
+    REQUIRE(write_record(h, rec.data(), rec.size()));
+    SECTION("far ahead: the parent looped and grew (1.5 GB) reading the same memory over and over") {
+        h->reserve.store(~std::uint64_t(0) - 7);
+        std::vector<std::string> faults;
+        // Writer alive: the one real record, then zeroes (uncommitted): wait.
+        CHECK(count_records(*ring, false, &faults) == 1);
+        REQUIRE(faults.size() == 1);
+        CHECK(faults[0].find("reserve 0xfffffffffffffff8 is outside") != std::string::npos);
+        // The same value again is not reported again.
+        faults.clear();
+        CHECK(count_records(*ring, false, &faults) == 0);
+        CHECK(faults.empty());
+        // Writer gone: the rest is a torn record, skipped; every later call finds nothing, and ends.
+        CHECK(count_records(*ring, true, &faults) == 0);
+        REQUIRE(faults.size() == 1);
+        CHECK(faults[0].find("torn record") != std::string::npos);
+        for (int i = 0; i < 100; ++i) {
+            Drained d = ring->drain(true);
+            CHECK(d.records.empty());
+            CHECK_FALSE(d.more);
+        }
+    }
+    SECTION("behind the reader's position") {
+        CHECK(count_records(*ring, false) == 1);
+        h->reserve.store(8);
+        std::vector<std::string> faults;
+        CHECK(count_records(*ring, true, &faults) == 0);
+        REQUIRE(faults.size() == 1);
+        CHECK(faults[0].find("ring header rewritten: reserve 0x8 is outside") != std::string::npos);
+    }
+}
+
+TEST_CASE("channel: a ring full of forged committed words costs one capacity of work, then nothing", "[channel]") {
+    auto ring = Ring::create(4096);
+    REQUIRE(ring.ok());
+    Header* h = ring->header();
+    // Every word claims a committed 8-byte record: 256 records of garbage per capacity.
+    std::uint8_t* data = data_of(h);
+    for (std::size_t off = 0; off < 4096; off += 16) {
+        std::uint32_t w = kCommitted | 8u;
+        std::memcpy(data + off, &w, 4);
+    }
+    h->reserve.store(std::uint64_t(1) << 50);
+    std::size_t total = 0;
+    for (int i = 0; i < 10; ++i) total += ring->drain(true).records.size();
+    CHECK(total == 256);  // the reader zeroed what it consumed: the same garbage is not read twice
+}
+
+TEST_CASE("channel: one drain call takes a bounded number of records and bytes", "[channel]") {
+    auto ring = Ring::create(1 << 20);
+    REQUIRE(ring.ok());
+    Header* h = ring->header();
+    SECTION("many small records") {
+        for (int i = 1; i <= 5000; ++i) {
+            auto rec = make_event(1, std::uint64_t(i), "open", "x");
+            REQUIRE(write_record(h, rec.data(), rec.size()));
+        }
+        Drained d = ring->drain(false);
+        CHECK(d.records.size() == kDrainMaxRecords);
+        CHECK(d.more);
+        Drained rest = ring->drain(false);
+        CHECK(rest.records.size() == 5000 - kDrainMaxRecords);
+        CHECK_FALSE(rest.more);
+    }
+    SECTION("large records") {
+        std::string big(60000, 'b');
+        for (int i = 0; i < 10; ++i) REQUIRE(write_record(h, big.data(), big.size()));
+        Drained d = ring->drain(false);
+        CHECK(d.records.size() == 5);  // 5 x 60 KB reaches the 256 KiB budget
+        CHECK(d.more);
+        CHECK(ring->drain(false).records.size() == 5);
+    }
+}
+
+TEST_CASE("channel: each process's sequence: gaps, duplicates and regressions are faults", "[channel]") {
+    SequenceCheck s;
+    CHECK(s.check(10, 1).empty());
+    CHECK(s.check(10, 2).empty());
+    CHECK(s.check(11, 1).empty());  // another process (a fork) has its own sequence
+    CHECK(s.check(10, 23) == "sequence gap from pid 10: expected 3, got 23 (20 records missing)");
+    CHECK(s.check(10, 24).empty());  // one discontinuity, one fault
+    CHECK(s.check(10, 24) == "duplicate sequence number 24 from pid 10 (a replayed or forged record)");
+    CHECK(s.check(10, 20) == "sequence went back from 24 to 20 for pid 10 (a replayed or forged record)");
+    CHECK(s.check(10, 21).empty());
+    CHECK(s.check(10, 1) ==
+          "sequence restarted at 1 after 21 for pid 10 (a forged record, or a new process reusing the pid)");
+    CHECK(s.check(12, 5) == "sequence gap from pid 12: expected 1, got 5 (4 records missing)");
+    CHECK(s.check(12, 7) == "sequence gap from pid 12: expected 6, got 7 (1 record missing)");
+    CHECK(s.gaps() == 3);
+    CHECK(s.missing() == 25);
+    CHECK(s.duplicates() == 1);
+    CHECK(s.regressions() == 2);
+    CHECK(s.faults() == 6);
+}
+
+TEST_CASE("channel: the sequence check's memory is bounded by a pid count", "[channel]") {
+    SequenceCheck s;
+    for (std::uint32_t p = 0; p < SequenceCheck::kMaxPids; ++p) REQUIRE(s.check(p, 1).empty());
+    CHECK(s.check(0xfffffff0u, 1).find("writer pids") != std::string::npos);
+    CHECK(s.check(0xfffffff1u, 1).empty());  // reported once
+    CHECK(s.faults() == 2);
 }

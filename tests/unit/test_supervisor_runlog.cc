@@ -1,4 +1,4 @@
-// The parent's reading of the ring: out-of-sequence and undecodable records become security events,
+// The parent's reading of the ring: sequence faults and undecodable records become security events,
 // the counts in the run record follow what was recorded, and log_level decides what each stream keeps.
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -40,10 +40,29 @@ TEST_CASE("run log: a gap in a writer's sequence is a security event", "[runlog]
     log.finish("{\"run_id\":\"run1\"}");
     CHECK(log.events() == 4);
     auto sec = d.security();
-    CHECK(grep(sec, "out-of-sequence record from pid 2: expected 3, got 4").size() == 1);
+    CHECK(grep(sec, "sequence gap from pid 2: expected 3, got 4 (1 record missing)").size() == 1);
     CHECK(grep(sec, "malformed event record").size() == 1);
+    CHECK(log.channel_faults() == 2);
     CHECK(hivetest::lines(d.events()).size() == 4);
     CHECK(hivetest::lines(d.runs()).size() == 1);
+}
+
+TEST_CASE("run log: channel faults are all counted, and only the first 100 written", "[runlog]") {
+    LogDir d;
+    Policy p;
+    RunLog log("run3", p, open_log(d));
+    for (int round = 0; round < 3; ++round) {
+        channel::Drained dr;
+        dr.records.assign(50, "garbage");
+        dr.faults = {"torn record: test"};
+        dr.faults_dropped = 2;
+        log.take(std::move(dr));
+    }
+    log.finish("{\"run_id\":\"run3\"}");
+    CHECK(log.channel_faults() == 3 * 53);
+    auto sec = d.security();
+    CHECK(grep(sec, "\"kind\":\"channel_fault\"").size() == 101);
+    CHECK(grep(sec, "further channel faults are counted in the run record, not logged").size() == 1);
 }
 
 TEST_CASE("run log: log_level WARNING keeps denials and drops allowed events", "[runlog]") {
