@@ -1,8 +1,11 @@
 // The policy schema as data: one row per key of the `security:` tree (the table is kKeys in schema.cc).
 // Everything that knows a key reads it from there: the parser (policy.cc), Policy's defaults (its
-// constructor), the built-in default policy and its text and to_yaml / to_json / equivalent (emit.cc).
+// constructor), the built-in default policy and its text, to_yaml / to_json / equivalent (emit.cc),
+// policy/README.md's key tables (docs.cc, written by `ninja policy_docs`) and the Python API's keyword
+// arguments (pymodules/hive_sandbox.cc).
 //
-// Adding a key: a field in Policy (policy.h) and one row in kKeys.
+// Adding a key: a field in Policy (policy.h) and one row in kKeys; then `ninja -C build policy_docs`
+// rewrites policy/README.md's tables (test_policy fails until it is run).
 #pragma once
 
 #include <cstdint>
@@ -147,6 +150,11 @@ std::vector<Setting> builtin_settings();
 // each; empty when sound. test_policy checks it.
 std::vector<std::string> table_problems();
 
+// policy/README.md with each generated key table (between `<!-- schema-table SECTION -->` and
+// `<!-- end schema-table -->`) rewritten from the table. A section without its marker is an error.
+Result<std::string> readme_with_tables(const std::string& readme);
+// The Markdown table of one section's keys.
+std::string markdown_table(std::string_view section);
 // A value as one line of YAML flow text, as the docs show it ("300", "\"INFO\"", "[22, 23, 3389]").
 std::string flow_text(const Key& k, const Value& v);
 

@@ -493,3 +493,38 @@ TEST_CASE("every key of the schema is parsed, set, dumped, compared and refused 
         CHECK(parse_err(doc).find(parent + ".bogus: unknown key (known: " + list + ")") != std::string::npos);
     }
 }
+
+TEST_CASE("policy/README.md's key tables are the schema's (ninja -C build policy_docs rewrites them)",
+          "[policy][schema]") {
+    const std::string path = std::string(HIVE_SOURCE_DIR) + "/policy/README.md";
+    const std::string readme = hivetest::read_file(path);
+    auto r = hive::schema::readme_with_tables(readme);
+    if (!r.ok()) FAIL(r.error().message);
+    // The first line that differs, rather than both files.
+    auto first_difference = [](const std::string& a, const std::string& b) {
+        auto la = hivetest::lines(a), lb = hivetest::lines(b);
+        for (size_t i = 0; i < std::max(la.size(), lb.size()); ++i) {
+            std::string x = i < la.size() ? la[i] : "(end)", y = i < lb.size() ? lb[i] : "(end)";
+            if (x != y) return "line " + std::to_string(i + 1) + ":\n  README: " + x + "\n  schema: " + y;
+        }
+        return std::string("none");
+    };
+    INFO("policy/README.md differs from host/policy/schema.cc's table (run `ninja -C build policy_docs`) at "
+         << first_difference(readme, *r));
+    CHECK((*r == readme));
+    // Each key is a row of its section's table.
+    for (const auto& k : hive::schema::keys()) {
+        INFO(k.name);
+        std::string row = "| " + std::string(std::string_view(k.name).substr(k.section().size() + 1)) + " | ";
+        CHECK(readme.find(row) != std::string::npos);
+    }
+    // The check notices a stale table and a missing one.
+    std::string stale = readme;
+    stale.replace(stale.find("| timeout_seconds | int | 300 |"), 30, "| timeout_seconds | int | 301 |");
+    auto s = hive::schema::readme_with_tables(stale);
+    REQUIRE(s.ok());
+    CHECK(*s != stale);
+    auto missing = hive::schema::readme_with_tables("# no tables\n");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().message.find("no key table for security.execution") != std::string::npos);
+}
