@@ -169,9 +169,9 @@ Spec integer(std::int64_t lo, std::int64_t hi, const char* lo_reason) {
     return s;
 }
 Spec boolean() { return Spec{Type::boolean}; }
-Spec number(double hi, const char* unit) {
+Spec number(std::int64_t hi, const char* unit) {
     Spec s{Type::number};
-    s.hi = std::int64_t(hi), s.unit = unit;
+    s.hi = hi, s.unit = unit;
     return s;
 }
 Spec string() { return Spec{Type::string}; }
@@ -235,17 +235,13 @@ const Key* find(std::string_view dotted) {
 
 std::vector<std::string> children(std::string_view parent) {
     std::vector<std::string> out;
+    const std::string prefix = std::string(parent) + ".";
     for (const Key& k : keys()) {
         std::string_view n = k.name;
-        if (n.size() <= parent.size() + 1 || n.substr(0, parent.size()) != parent || n[parent.size()] != '.')
-            continue;
-        std::string_view rest = n.substr(parent.size() + 1);
+        if (n.substr(0, prefix.size()) != prefix) continue;
+        std::string_view rest = n.substr(prefix.size());
         std::string child(rest.substr(0, rest.find('.')));
-        if (out.empty() || out.back() != child) {
-            bool seen = false;
-            for (const auto& c : out) seen = seen || c == child;
-            if (!seen) out.push_back(std::move(child));
-        }
+        if (std::find(out.begin(), out.end(), child) == out.end()) out.push_back(std::move(child));
     }
     return out;
 }

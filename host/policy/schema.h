@@ -76,7 +76,7 @@ struct Spec {
 };
 Spec integer(std::int64_t lo, std::int64_t hi, const char* lo_reason = "");
 Spec boolean();
-Spec number(double hi = 0, const char* unit = "");
+Spec number(std::int64_t hi = 0, const char* unit = "");
 Spec string();
 Spec path();
 Spec choice(const char* noun, std::vector<Choice> values, bool any_case = false);
