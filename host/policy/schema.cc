@@ -129,7 +129,7 @@ static const std::vector<Key> kKeys = {
     {"security.monitoring.log_max_bytes", HIVE_FIELD(monitoring.log_max_bytes), integer(4096, std::int64_t(1) << 40), std::int64_t{10 * 1024 * 1024}, absent, true,
      "rotate an audit log file past this size (BIP-025: \"automatic log file rotation\")"},
     {"security.monitoring.hmac_key_file", HIVE_FIELD(monitoring.hmac_key_file), path(), std::string(), absent, true,
-     "key for HMAC-SHA-256 chaining of the audit logs; `\"\"` = plain SHA-256 chain. A keyed chain cannot be recomputed by whoever can edit the logs. The file must lie outside every path the sandbox may read (allowed_paths, read_only_paths, the script's directory, the stdlib and system libraries) and have a single name (no hard links): otherwise exit 2"},
+     "key for HMAC-SHA-256 chaining of the audit logs; `\"\"` = plain SHA-256 chain. A keyed chain cannot be recomputed by whoever can edit the logs. The file must lie outside every path the sandbox may read (allowed_paths, read_only_paths, exec_paths, the script's directory, the stdlib and system libraries) and have a single name (no hard links): otherwise exit 2"},
 
     {"security.enforcement", HIVE_FIELD(enforcement), choice("enforcement", kEnforcements), std::string("strict"), absent, true,
      "with `strict`, a run whose sandbox layer cannot be applied (for example a kernel without Landlock) is refused; `best_effort` runs it with the layers that work and records each missing one in `security_events.log`"},
