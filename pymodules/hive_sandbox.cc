@@ -78,8 +78,8 @@ std::string text(const py::handle& v, const std::string& what, bool path) {
                              shown(v));
     std::string t = s.cast<std::string>();
     if (t.find('\0') != std::string::npos)
-        throw py::value_error("hive_sandbox: " + what + " contains a NUL character, which no path or argument can hold: " +
-                              shown(v));
+        throw py::value_error("hive_sandbox: " + what +
+                              " contains a NUL character, which no path or argument can hold: " + shown(v));
     return t;
 }
 
@@ -119,7 +119,8 @@ schema::Value policy_value(const schema::Key& k, const py::handle& v, const std:
     switch (k.spec.type) {
         case Type::integer: return integer(v, what);
         case Type::boolean:
-            if (!py::isinstance<py::bool_>(v)) throw py::type_error("hive_sandbox: " + what + " must be True or False, got " + shown(v));
+            if (!py::isinstance<py::bool_>(v))
+                throw py::type_error("hive_sandbox: " + what + " must be True or False, got " + shown(v));
             return v.cast<bool>();
         case Type::number:
             if (!is_int(v) && !py::isinstance<py::float_>(v))
@@ -226,7 +227,8 @@ std::string config_error(const std::string& message) {
 Config parse_config(const py::object& obj) {
     Config c;
     if (!obj.is_none() && !py::isinstance<py::dict>(obj))
-        throw py::type_error("hive_sandbox: config must be a dict (e.g. {'timeout_seconds': 30} or {'policy': 'policy.yml'})");
+        throw py::type_error(
+            "hive_sandbox: config must be a dict (e.g. {'timeout_seconds': 30} or {'policy': 'policy.yml'})");
     py::dict d = obj.is_none() ? py::dict() : obj.cast<py::dict>();
     for (auto [k, v] : d) {
         if (!py::isinstance<py::str>(k)) throw py::type_error("hive_sandbox: config keys are strings, got " + shown(k));
@@ -469,7 +471,10 @@ std::string keys_doc() {
         std::string bounds;
         if (k.spec.type == schema::Type::integer || k.spec.type == schema::Type::integers)
             bounds = " " + std::to_string(k.spec.lo) + ".." + std::to_string(k.spec.hi);
-        for (const auto& c : k.spec.choices) bounds += (c.name == k.spec.choices.front().name ? " of " : "|") + std::string(c.name);
+        for (const auto& c : k.spec.choices) {
+            bounds += &c == &k.spec.choices.front() ? " of " : "|";
+            bounds += c.name;
+        }
         out += "  " + std::string(k.leaf()) + " (" + schema::type_name(k.spec.type) + bounds + ", default " +
                schema::flow_text(k, api_default(k)) + "): " + k.name + "\n";
     }

@@ -353,13 +353,14 @@ Status read_value(const Parser& P, const Entry& e, const std::string& p, const s
         }
         case schema::Type::integers: {
             schema::Integers v;
-            HIVE_TRY(read_list(P, e, p, [&](const YAML::Node& item, const YAML::Mark&, const std::string& ip) -> Status {
+            auto item = [&](const YAML::Node& node, const YAML::Mark&, const std::string& ip) -> Status {
                 std::int64_t n = 0;
-                Entry one{e.name, e.key, item};
+                Entry one{e.name, e.key, node};
                 HIVE_TRY(read_int(P, one, ip, s.lo, s.hi, "", n));
                 v.push_back(n);
                 return {};
-            }));
+            };
+            HIVE_TRY(read_list(P, e, p, item));
             out = std::move(v);
             return {};
         }
