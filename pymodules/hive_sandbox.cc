@@ -6,6 +6,10 @@
 //     r = ex.execute_script('/srv/gov/tally.py', ['--round', '3'])
 //     r['success'], r['stdout'], r['stderr'], r['return_code'], r['execution_time'], r.get('error')
 //
+// The config's policy keys are the policy schema's (host/policy/schema.h), each by its last name
+// (timeout_seconds, allowed_paths, log_level, cpu_usage, ...), typed by it, and checked by the same
+// parser as a policy file when the executor is made; `hive_sandbox.policy_keys()` lists them.
+//
 // The script never runs in the caller's process: execute_script fork/execs `hive-py --json`, which
 // runs it in its own sandboxed child, and returns hive-py's JSON result as a dict. The GIL is released
 // while it waits, so other Python threads keep running (and several scripts can run at once).
@@ -30,22 +34,119 @@
 #include <string>
 #include <vector>
 
+#include "policy/policy.h"
+#include "policy/schema.h"
+
 namespace py = pybind11;
+namespace schema = hive::schema;
 namespace fs = std::filesystem;
 
 extern char** environ;
 
 namespace {
 
-// The spec's config keys (BIP-025 SecureScriptExecutor) and the policy key each one sets.
-const std::vector<std::pair<std::string, std::string>> kExecutionKeys = {
-    {"timeout_seconds", "timeout_seconds"}, {"cpu_seconds", "cpu_seconds"},
-    {"memory_mb", "memory_mb"},             {"file_size_mb", "file_size_mb"},
-    {"max_processes", "max_processes"},
+// Config keys of the API itself; every other key is a policy key of the schema, by its last name.
+const std::vector<std::pair<const char*, const char*>> kApiKeys = {
+    {"policy", "a policy file, used as is (no policy key may be given with it)"},
+    {"quarantine_dir", "the run's working directory and, without a policy, its only writable path"},
+    {"log_dir", "the audit log directory (default: $HIVE_LOG_DIR, else hive-py's)"},
+    {"hive_py", "the hive-py binary (default: $HIVE_PY, then PATH)"},
 };
-const char* kKnownKeys =
-    "timeout_seconds, cpu_seconds, memory_mb, file_size_mb, max_processes, quarantine_dir, "
-    "allowed_paths, read_only_paths, policy, log_dir, hive_py";
+
+const schema::Key* policy_key(const std::string& name) {
+    for (const schema::Key& k : schema::keys())
+        if (k.leaf() == name) return &k;
+    return nullptr;
+}
+
+std::string known_keys() {
+    std::string s;
+    for (auto& [name, help] : kApiKeys) s += std::string(s.empty() ? "" : ", ") + name;
+    for (const schema::Key& k : schema::keys()) s += ", " + std::string(k.leaf());
+    return s;
+}
+
+std::string shown(const py::handle& v) { return py::repr(v).cast<std::string>(); }
+
+// A str (or, for a path, an os.PathLike) as text. NB: hive-py takes paths and arguments as C strings;
+// a NUL would cut one short or, made absolute first, turn '/tmp/x\0/../../etc' into '/etc'.
+std::string text(const py::handle& v, const std::string& what, bool path) {
+    py::object s = py::reinterpret_borrow<py::object>(v);
+    if (path && !py::isinstance<py::str>(s) && py::hasattr(s, "__fspath__")) s = s.attr("__fspath__")();
+    if (!py::isinstance<py::str>(s))
+        throw py::type_error("hive_sandbox: " + what + " must be a " + (path ? "path" : "string") + ", got " +
+                             shown(v));
+    std::string t = s.cast<std::string>();
+    if (t.find('\0') != std::string::npos)
+        throw py::value_error("hive_sandbox: " + what +
+                              " contains a NUL character, which no path or argument can hold: " + shown(v));
+    return t;
+}
+
+// Made absolute against the caller's cwd now, as the caller meant it; "~" is left for the policy's
+// parser to refuse (hive-py expands nothing).
+std::string absolute(const std::string& p) { return p.empty() || p[0] == '~' ? p : hive::normalize_path(p, ""); }
+
+bool is_int(const py::handle& v) { return py::isinstance<py::int_>(v) && !py::isinstance<py::bool_>(v); }
+
+// A config value for policy key `k`, as its schema type says.
+schema::Value policy_value(const schema::Key& k, const py::handle& v, const std::string& what) {
+    using schema::Type;
+    auto items = [&](bool path) {
+        schema::Strings out;
+        if (py::isinstance<py::str>(v) || (path && py::hasattr(v, "__fspath__"))) {
+            out.push_back(text(v, what, path));
+        } else if (py::isinstance<py::iterable>(v)) {
+            size_t i = 0;
+            for (auto item : v) out.push_back(text(item, what + "[" + std::to_string(i++) + "]", path));
+        } else {
+            throw py::type_error("hive_sandbox: " + what + " must be a list of " + (path ? "paths" : "strings") +
+                                 ", got " + shown(v));
+        }
+        if (path)
+            for (auto& p : out) p = absolute(p);
+        return out;
+    };
+    auto integer = [&](const py::handle& x, const std::string& w) -> std::int64_t {
+        if (!is_int(x)) throw py::type_error("hive_sandbox: " + w + " must be an int, got " + shown(x));
+        try {
+            return x.cast<std::int64_t>();
+        } catch (const py::cast_error&) {
+            throw py::value_error("hive_sandbox: " + w + " is out of range: " + shown(x));
+        }
+        return 0;  // not reached
+    };
+    switch (k.spec.type) {
+        case Type::integer: return integer(v, what);
+        case Type::boolean:
+            if (!py::isinstance<py::bool_>(v))
+                throw py::type_error("hive_sandbox: " + what + " must be True or False, got " + shown(v));
+            return v.cast<bool>();
+        case Type::number:
+            if (!is_int(v) && !py::isinstance<py::float_>(v))
+                throw py::type_error("hive_sandbox: " + what + " must be a number, got " + shown(v));
+            return v.cast<double>();
+        case Type::string:
+        case Type::choice: return text(v, what, false);
+        case Type::path: return absolute(text(v, what, true));
+        case Type::paths: return items(true);
+        case Type::strings:
+        case Type::flags: return items(false);
+        case Type::integers: {
+            if (!py::isinstance<py::iterable>(v) || py::isinstance<py::str>(v))
+                throw py::type_error("hive_sandbox: " + what + " must be a list of ints, got " + shown(v));
+            schema::Integers out;
+            size_t i = 0;
+            for (auto item : v) out.push_back(integer(item, what + "[" + std::to_string(i++) + "]"));
+            return out;
+        }
+    }
+    throw py::type_error("hive_sandbox: " + what + ": a key of an unknown type");
+}
+
+py::object to_python(const schema::Value& v) {
+    return std::visit([](const auto& x) -> py::object { return py::cast(x); }, v);
+}
 
 bool executable(const std::string& p) {
     struct stat st{};
@@ -78,98 +179,79 @@ std::optional<std::string> find_hive_py(const std::string& configured, std::stri
     return std::nullopt;
 }
 
-// A YAML double-quoted scalar.
-std::string yq(const std::string& s) {
-    std::string r = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\') r += '\\';
-        if (c == '\n') { r += "\\n"; continue; }
-        r += c;
-    }
-    return r + "\"";
-}
-
-std::vector<std::string> path_list(const py::handle& v, const char* key) {
-    std::vector<std::string> out;
-    if (py::isinstance<py::str>(v)) {
-        out.push_back(fs::absolute(v.cast<std::string>()).lexically_normal().string());
-        return out;
-    }
-    try {
-        for (auto item : v) out.push_back(fs::absolute(py::str(item).cast<std::string>()).lexically_normal().string());
-    } catch (const py::error_already_set&) {
-        throw py::type_error(std::string("hive_sandbox: config['") + key + "'] must be a path or a list of paths");
-    }
-    return out;
-}
-
 struct Config {
-    std::string policy_file;                          // config['policy']: used as is
-    std::map<std::string, long long> execution;       // spec keys -> security.execution
-    std::string quarantine_dir;                       // cwd of the run (+ allowed path without a policy)
-    std::vector<std::string> allowed_paths, read_only_paths;
+    std::string policy_file;                 // config['policy']: used as is
+    std::string quarantine_dir;              // cwd of the run (+ its only writable path without a policy)
     std::string log_dir, hive_py;
+    std::vector<schema::Setting> settings;   // the policy keys given, as the schema types them
+    std::string policy_yaml;                 // the policy they make ("" with config['policy'])
 };
+
+// The policy a config without 'policy' stands for: the built-in default (BIP-025's values) with the
+// config's keys; quarantine_dir, when given, is the first and (with no allowed_paths) only writable path.
+std::string policy_yaml(const Config& c) {
+    std::vector<schema::Setting> s = schema::builtin_settings();
+    const schema::Key* allowed = schema::find("security.filesystem.allowed_paths");
+    if (!c.quarantine_dir.empty()) {
+        for (auto& x : s)
+            if (x.key == allowed) x.value = schema::Strings{};
+    }
+    for (const auto& given : c.settings) {
+        bool replaced = false;
+        for (auto& x : s)
+            if (x.key == given.key) x.value = given.value, replaced = true;
+        if (!replaced) s.push_back(given);
+    }
+    if (!c.quarantine_dir.empty()) {
+        for (auto& x : s) {
+            if (x.key != allowed) continue;
+            auto& paths = std::get<schema::Strings>(x.value);
+            paths.insert(paths.begin(), c.quarantine_dir);
+        }
+    }
+    return "# written by hive_sandbox for one run\n" + schema::yaml_document(s, true);
+}
+
+// A policy error (`SRC:L:C: security.x.y[i]: what`) as the config key that caused it.
+std::string config_error(const std::string& message) {
+    size_t at = message.find(": security.");
+    if (at == std::string::npos) return "hive_sandbox: the config makes an invalid policy: " + message;
+    size_t end = message.find(": ", at + 2);
+    std::string path = message.substr(at + 2, end - at - 2), index;
+    if (size_t b = path.find('['); b != std::string::npos) index = path.substr(b), path = path.substr(0, b);
+    const schema::Key* k = schema::find(path);
+    std::string what = k ? "config['" + std::string(k->leaf()) + "']" + index + " (" + path + index + ")" : path;
+    return "hive_sandbox: " + what + ": " + (end == std::string::npos ? "" : message.substr(end + 2));
+}
 
 Config parse_config(const py::object& obj) {
     Config c;
-    if (obj.is_none()) return c;
-    if (!py::isinstance<py::dict>(obj))
-        throw py::type_error("hive_sandbox: config must be a dict (e.g. {'timeout_seconds': 30} or {'policy': 'policy.yml'})");
-    py::dict d = obj.cast<py::dict>();
+    if (!obj.is_none() && !py::isinstance<py::dict>(obj))
+        throw py::type_error(
+            "hive_sandbox: config must be a dict (e.g. {'timeout_seconds': 30} or {'policy': 'policy.yml'})");
+    py::dict d = obj.is_none() ? py::dict() : obj.cast<py::dict>();
     for (auto [k, v] : d) {
-        std::string key = py::str(k).cast<std::string>();
-        bool known = false;
-        for (auto& [spec, pol] : kExecutionKeys) {
-            if (key != spec) continue;
-            known = true;
-            if (!py::isinstance<py::int_>(v) || py::isinstance<py::bool_>(v))
-                throw py::type_error("hive_sandbox: config['" + key + "'] must be an int (seconds / MB / count), got " +
-                                     py::repr(v).cast<std::string>());
-            c.execution[pol] = v.cast<long long>();
-        }
-        if (known) continue;
-        auto str = [&]() {
-            if (!py::isinstance<py::str>(v) && !py::hasattr(v, "__fspath__"))
-                throw py::type_error("hive_sandbox: config['" + key + "'] must be a path string");
-            return py::str(v).cast<std::string>();
-        };
-        if (key == "policy") c.policy_file = fs::absolute(str()).string();
-        else if (key == "quarantine_dir") c.quarantine_dir = fs::absolute(str()).lexically_normal().string();
-        else if (key == "log_dir") c.log_dir = fs::absolute(str()).string();
-        else if (key == "hive_py") c.hive_py = str();
-        else if (key == "allowed_paths") c.allowed_paths = path_list(v, "allowed_paths");
-        else if (key == "read_only_paths") c.read_only_paths = path_list(v, "read_only_paths");
-        else
-            throw py::value_error("hive_sandbox: unknown config key '" + key + "' (known: " + kKnownKeys + ")");
+        if (!py::isinstance<py::str>(k)) throw py::type_error("hive_sandbox: config keys are strings, got " + shown(k));
+        std::string key = k.cast<std::string>();
+        const std::string what = "config['" + key + "']";
+        if (key == "policy") c.policy_file = hive::normalize_path(text(v, what, true), "");
+        else if (key == "quarantine_dir") c.quarantine_dir = hive::normalize_path(text(v, what, true), "");
+        else if (key == "log_dir") c.log_dir = hive::normalize_path(text(v, what, true), "");
+        else if (key == "hive_py") c.hive_py = text(v, what, true);
+        else if (const schema::Key* pk = policy_key(key)) c.settings.push_back({pk, policy_value(*pk, v, what)});
+        else throw py::value_error("hive_sandbox: unknown config key '" + key + "' (known: " + known_keys() + ")");
     }
-    if (!c.policy_file.empty() && (!c.execution.empty() || !c.allowed_paths.empty() || !c.read_only_paths.empty()))
-        throw py::value_error(
-            "hive_sandbox: config['policy'] cannot be combined with limit or path keys: put them in the policy file "
-            "(security.execution / security.filesystem)");
+    if (!c.policy_file.empty() && !c.settings.empty())
+        throw py::value_error("hive_sandbox: config['policy'] cannot be combined with policy keys (" +
+                              std::string(c.settings.front().key->leaf()) + " is " + c.settings.front().key->name +
+                              "): put them in the policy file");
+    if (c.policy_file.empty()) {
+        c.policy_yaml = policy_yaml(c);
+        // The same checks as a policy file gets, now rather than at the run.
+        auto parsed = hive::parse_policy(c.policy_yaml, "hive_sandbox config", "");
+        if (!parsed.ok()) throw py::value_error(config_error(parsed.error().message));
+    }
     return c;
-}
-
-// The policy a config without 'policy' stands for: BIP-025's default with the config's values.
-std::string policy_yaml(const Config& c) {
-    std::map<std::string, long long> ex = {{"timeout_seconds", 300}, {"cpu_seconds", 60}, {"memory_mb", 512},
-                                           {"file_size_mb", 100}, {"max_processes", 5}};
-    for (auto& [k, v] : c.execution) ex[k] = v;
-    std::ostringstream y;
-    y << "# written by hive_sandbox for one run\nsecurity:\n  execution:\n";
-    for (auto& [k, v] : ex) y << "    " << k << ": " << v << "\n";
-    std::vector<std::string> allowed = c.allowed_paths;
-    if (!c.quarantine_dir.empty()) allowed.insert(allowed.begin(), c.quarantine_dir);
-    else if (allowed.empty()) allowed = {"/tmp", "./data", "./logs"};
-    y << "  filesystem:\n    allowed_paths:\n";
-    for (auto& p : allowed) y << "      - " << yq(p) << "\n";
-    if (!c.read_only_paths.empty()) {
-        y << "    read_only_paths:\n";
-        for (auto& p : c.read_only_paths) y << "      - " << yq(p) << "\n";
-    }
-    y << "    blocked_operations: [\"delete\", \"chmod\", \"chown\"]\n"
-         "  network:\n    allowed_domains: []\n    blocked_ports: [22, 23, 3389]\n";
-    return y.str();
 }
 
 // A private directory for the generated policy, outside the paths the script may write.
@@ -304,12 +386,14 @@ public:
                                   "' is not a directory: create it first (it is the script's working directory)");
     }
 
-    py::dict execute_script(const std::string& script_path, py::object args) const {
+    py::dict execute_script(py::object script_path_arg, py::object args) const {
+        const std::string script_path = text(script_path_arg, "script_path", true);
         std::vector<std::string> script_args;
         if (!args.is_none()) {
             if (py::isinstance<py::str>(args))
                 throw py::type_error("hive_sandbox: args must be a list of strings, not a string");
-            for (auto a : args) script_args.push_back(py::str(a).cast<std::string>());
+            size_t i = 0;
+            for (auto a : args) script_args.push_back(text(py::str(a), "args[" + std::to_string(i++) + "]", false));
         }
         std::string tried;
         auto bin = find_hive_py(cfg_.hive_py, &tried);
@@ -320,7 +404,7 @@ public:
         std::optional<PolicyDir> generated;
         std::string policy = cfg_.policy_file;
         if (policy.empty()) {
-            generated.emplace(policy_yaml(cfg_));
+            generated.emplace(cfg_.policy_yaml);
             policy = generated->file;
         }
         // The script is named by an absolute path: the run's cwd is quarantine_dir.
@@ -368,12 +452,34 @@ public:
     }
 
     py::object config() const { return config_; }
-    std::string policy_text() const { return cfg_.policy_file.empty() ? policy_yaml(cfg_) : ""; }
+    std::string policy_text() const { return cfg_.policy_yaml; }
 
 private:
     py::object config_;
     Config cfg_;
 };
+
+// The API's default of a policy key: the built-in default policy's value (BIP-025's), which a config
+// without the key gets.
+const schema::Value& api_default(const schema::Key& k) { return k.in_builtin() ? k.builtin_value() : k.def; }
+
+// "  timeout_seconds (integer 1..86400, default 300): wall-clock limit, enforced by the parent", per key.
+std::string keys_doc() {
+    std::string out;
+    for (auto& [name, help] : kApiKeys) out += std::string("  ") + name + ": " + help + "\n";
+    for (const schema::Key& k : schema::keys()) {
+        std::string bounds;
+        if (k.spec.type == schema::Type::integer || k.spec.type == schema::Type::integers)
+            bounds = " " + std::to_string(k.spec.lo) + ".." + std::to_string(k.spec.hi);
+        for (const auto& c : k.spec.choices) {
+            bounds += &c == &k.spec.choices.front() ? " of " : "|";
+            bounds += c.name;
+        }
+        out += "  " + std::string(k.leaf()) + " (" + schema::type_name(k.spec.type) + bounds + ", default " +
+               schema::flow_text(k, api_default(k)) + "): " + k.name + "\n";
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -384,14 +490,16 @@ PYBIND11_MODULE(hive_sandbox, m) {
         "the GIL is released while it runs.";
     m.attr("__version__") = HIVE_VERSION;
 
-    py::class_<SecureScriptExecutor>(m, "SecureScriptExecutor",
+    static const std::string class_doc =
         "SecureScriptExecutor(config=None)\n\n"
-        "config: a dict with BIP-025's keys -- timeout_seconds, cpu_seconds, memory_mb, file_size_mb,\n"
-        "max_processes (ints) and quarantine_dir (the run's working directory and its writable path) --\n"
-        "plus allowed_paths / read_only_paths (lists of paths); or {'policy': 'security_policy.yml'}\n"
-        "(with optional quarantine_dir as the working directory). Either form may add 'log_dir' (audit\n"
-        "logs; default $HIVE_LOG_DIR, else hive-py's) and 'hive_py' (the binary; default $HIVE_PY, then\n"
-        "PATH). Without a policy, unspecified keys take BIP-025's defaults.")
+        "config: a dict of policy keys -- BIP-025's timeout_seconds, cpu_seconds, memory_mb, file_size_mb,\n"
+        "max_processes and every other key of the policy schema, by its last name -- plus quarantine_dir\n"
+        "(the run's working directory and its writable path); or {'policy': 'security_policy.yml'} (with\n"
+        "optional quarantine_dir as the working directory). Either form may add 'log_dir' and 'hive_py'.\n"
+        "Keys not given take the built-in default policy's values (BIP-025's). The policy is checked when\n"
+        "the executor is made: a wrong type is a TypeError, a bad value (or a NUL in any string) a ValueError.\n\n"
+        "Keys:\n" + keys_doc();
+    py::class_<SecureScriptExecutor>(m, "SecureScriptExecutor", class_doc.c_str())
         .def(py::init<py::object>(), py::arg("config") = py::none())
         .def("execute_script", &SecureScriptExecutor::execute_script, py::arg("script_path"),
              py::arg("args") = py::none(),
@@ -407,13 +515,40 @@ PYBIND11_MODULE(hive_sandbox, m) {
 
     m.def(
         "run",
-        [](const std::string& script_path, py::object args, py::kwargs config) {
+        [](py::object script_path, py::object args, py::kwargs config) {
             py::dict d;
             for (auto [k, v] : config) d[k] = v;
             return SecureScriptExecutor(d).execute_script(script_path, args);
         },
         py::arg("script_path"), py::arg("args") = py::none(),
-        "run(script_path, args=None, **config) -> dict: SecureScriptExecutor(config).execute_script(...)");
+        "run(script_path, args=None, **config) -> dict: SecureScriptExecutor(config).execute_script(...)\n\n"
+        "The keyword arguments are SecureScriptExecutor's config keys (see policy_keys()).");
+
+    m.def(
+        "policy_keys",
+        []() {
+            py::dict out;
+            for (const schema::Key& k : schema::keys()) {
+                py::dict d;
+                d["key"] = k.name;
+                d["type"] = schema::type_name(k.spec.type);
+                d["default"] = to_python(api_default(k));
+                if (k.spec.type == schema::Type::integer || k.spec.type == schema::Type::integers) {
+                    d["lo"] = k.spec.lo;
+                    d["hi"] = k.spec.hi;
+                }
+                if (!k.spec.choices.empty()) {
+                    py::list c;
+                    for (const auto& x : k.spec.choices) c.append(x.name);
+                    d["choices"] = c;
+                }
+                d["help"] = k.help;
+                out[py::str(std::string(k.leaf()))] = d;
+            }
+            return out;
+        },
+        "policy_keys() -> {name: {'key': dotted policy key, 'type', 'default', ['lo', 'hi'], ['choices'], 'help'}}:\n"
+        "the policy keys a config (or run()'s keyword arguments) may set, from the policy schema's table.");
 
     m.def(
         "find_hive_py",

@@ -21,7 +21,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # Library dependencies from dpkg-shlibdeps: whatever hive-py links dynamically (with
 # -DHIVE_STATIC_PYTHON=OFF: libpython3.11, libseccomp2, libyaml-cpp0.7, libssl3, zlib1g; with the static
-# link, only libc6/libstdc++6/libgcc-s1). Either way the embedded interpreter reads Debian's standard
+# link, only libc6/libstdc++6/libgcc-s1; the hive_sandbox module links the shared libyaml-cpp0.7 and
+# libssl3 in both cases, for the policy parser). Either way the embedded interpreter reads Debian's standard
 # library (/usr/lib/python3.11, its lib-dynload modules) at run time: libpython3.11-stdlib.
 # The hive_sandbox module itself needs python3 3.11 to be imported (Recommends).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -1,6 +1,7 @@
-// Parsing and validating the `security:` YAML into a Policy. Schema-first: every key is known here, every
-// value is type-checked strictly (no "5s", no 1.5 for an integer, no "yes" for a boolean) and the first
-// problem is returned as `FILE:LINE:COL: security.key.path: what is wrong`. Nothing here throws out.
+// Parsing and validating the `security:` YAML into a Policy. Schema-first: every key is known from the
+// schema's table (schema.h), every value is type-checked strictly by its type there (no "5s", no 1.5 for
+// an integer, no "yes" for a boolean) and the first problem is returned as
+// `FILE:LINE:COL: security.key.path: what is wrong`. Nothing here throws out.
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -16,42 +17,11 @@
 
 #include "common/sha256.h"
 #include "policy/policy.h"
+#include "policy/schema.h"
 
 namespace hive {
 
 namespace {
-
-constexpr const char* kDefaultPolicy =
-    R"(# scripts/config/security_policy.yml
-security:
-  execution:
-    timeout_seconds: 300
-    cpu_seconds: 60
-    memory_mb: 512
-    file_size_mb: 100
-    max_processes: 5
-
-  filesystem:
-    allowed_paths:
-      - "/tmp"
-      - "./data"
-      - "./logs"
-    blocked_operations:
-      - "delete"
-      - "chmod"
-      - "chown"
-
-  network:
-    allowed_domains: []
-    blocked_ports: [22, 23, 3389]
-
-  monitoring:
-    log_level: "INFO"
-    alert_thresholds:
-      cpu_usage: 80
-      memory_usage: 90
-      execution_time: 250
-)";
 
 // One key of a map with its value, as written in the file.
 struct Entry {
@@ -177,14 +147,6 @@ Status read_int(const Parser& P, const Entry& e, const std::string& path, std::i
     return {};
 }
 
-Status read_int(const Parser& P, const Entry& e, const std::string& path, std::int64_t lo, std::int64_t hi,
-                std::string_view lo_reason, int& out) {
-    std::int64_t n = 0;
-    HIVE_TRY(read_int(P, e, path, lo, hi, lo_reason, n));
-    out = static_cast<int>(n);
-    return {};
-}
-
 Status read_bool(const Parser& P, const Entry& e, const std::string& path, bool& out) {
     const YAML::Node& v = e.value;
     const std::string kind = "expected a boolean (true or false)";
@@ -203,8 +165,9 @@ Status read_bool(const Parser& P, const Entry& e, const std::string& path, bool&
     return P.fail(value_mark(e), path, kind + ", got " + describe(v));
 }
 
-// A number > 0 (and <= hi when hi > 0).
-Status read_threshold(const Parser& P, const Entry& e, const std::string& path, double hi, double& out) {
+// A number > 0 (and <= hi, in `unit`, when hi > 0).
+Status read_number(const Parser& P, const Entry& e, const std::string& path, double hi, std::string_view unit,
+                   double& out) {
     const YAML::Node& v = e.value;
     const std::string kind = "expected a number";
     if (!v.IsScalar() || !is_plain(v)) return P.fail(value_mark(e), path, kind + ", got " + describe(v));
@@ -212,7 +175,8 @@ Status read_threshold(const Parser& P, const Entry& e, const std::string& path, 
     if (!d) return P.fail(value_mark(e), path, kind + ", got " + describe(v));
     if (*d <= 0) return P.fail(value_mark(e), path, "must be greater than 0, got " + v.Scalar());
     if (hi > 0 && *d > hi)
-        return P.fail(value_mark(e), path, "must be at most " + std::to_string(int(hi)) + " (percent), got " + v.Scalar());
+        return P.fail(value_mark(e), path,
+                      "must be at most " + std::to_string(int(hi)) + " (" + std::string(unit) + "), got " + v.Scalar());
     out = *d;
     return {};
 }
@@ -252,7 +216,7 @@ Status read_list(const Parser& P, const Entry& e, const std::string& path,
 }
 
 Status read_string_list(const Parser& P, const Entry& e, const std::string& path,
-                        const std::function<std::optional<std::string>(const std::string&)>& check,
+                        schema::Check check,
                         std::vector<std::string>& out) {
     out.clear();
     return read_list(P, e, path, [&](const YAML::Node& n, const YAML::Mark& m, const std::string& ip) -> Status {
@@ -264,55 +228,6 @@ Status read_string_list(const Parser& P, const Entry& e, const std::string& path
         out.push_back(std::move(s));
         return {};
     });
-}
-
-// ---- value checks ---------------------------------------------------------------------------------
-
-bool is_identifier(std::string_view s) {
-    if (s.empty() || (s[0] >= '0' && s[0] <= '9')) return false;
-    for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
-    return true;
-}
-
-std::optional<std::string> check_env_name(const std::string& s) {
-    if (is_identifier(s)) return std::nullopt;
-    return "'" + s + "' is not an environment variable name (letters, digits, '_'; not starting with a digit)";
-}
-
-std::optional<std::string> check_module(const std::string& s) {
-    size_t start = 0;
-    while (true) {
-        size_t dot = s.find('.', start);
-        std::string_view part = std::string_view(s).substr(start, dot == std::string::npos ? std::string::npos : dot - start);
-        if (!is_identifier(part))
-            return "'" + s + "' is not a module name (dotted Python identifiers, e.g. json or xml.etree)";
-        if (dot == std::string::npos) return std::nullopt;
-        start = dot + 1;
-    }
-}
-
-std::optional<std::string> check_domain(const std::string& s) {
-    // A host name, optionally "*." for its subdomains, or an IPv4 address: no scheme, port or path.
-    std::string_view h = s;
-    if (h.substr(0, 2) == "*.") h.remove_prefix(2);
-    bool ok = !h.empty() && h.size() <= 253;
-    size_t label = 0;
-    for (char c : h) {
-        if (c == '.') {
-            ok = ok && label > 0;
-            label = 0;
-        } else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-') {
-            ++label;
-            ok = ok && label <= 63;
-        } else {
-            ok = false;
-        }
-    }
-    ok = ok && label > 0;
-    if (ok) return std::nullopt;
-    return "'" + s + "' is not a domain name (write a host name such as api.example.org or *.example.org: "
-           "no scheme, port or path)";
 }
 
 // Resolves a path against base_dir. Refuses what a shell would have expanded: hive-py runs none.
@@ -364,180 +279,139 @@ Status read_map(const Parser& P, const YAML::Node& node, const YAML::Mark& mark,
     return {};
 }
 
-Status parse_execution(const Parser& P, const Entry& sec, Policy::Execution& x) {
-    const std::string base = "security.execution";
-    std::vector<Entry> es;
-    HIVE_TRY(read_map(P, sec.value, value_mark(sec), base,
-                      {"timeout_seconds", "cpu_seconds", "memory_mb", "file_size_mb", "max_processes",
-                       "max_open_files", "allow_subprocess", "env_passthrough"},
-                      es));
-    for (const auto& e : es) {
-        const std::string p = base + "." + e.name;
-        if (e.name == "timeout_seconds") HIVE_TRY(read_int(P, e, p, 1, 86400, "", x.timeout_seconds));
-        if (e.name == "cpu_seconds") HIVE_TRY(read_int(P, e, p, 1, 86400, "", x.cpu_seconds));
-        if (e.name == "memory_mb")
-            HIVE_TRY(read_int(P, e, p, 32, 1048576,
-                              "the interpreter cannot start below ~24 MB of address space", x.memory_mb));
-        if (e.name == "file_size_mb") HIVE_TRY(read_int(P, e, p, 1, 1048576, "", x.file_size_mb));
-        if (e.name == "max_processes") HIVE_TRY(read_int(P, e, p, 1, 4096, "", x.max_processes));
-        if (e.name == "max_open_files")
-            HIVE_TRY(read_int(P, e, p, 16, 65536, "the interpreter needs a few descriptors to start",
-                              x.max_open_files));
-        if (e.name == "allow_subprocess") HIVE_TRY(read_bool(P, e, p, x.allow_subprocess));
-        if (e.name == "env_passthrough") HIVE_TRY(read_string_list(P, e, p, check_env_name, x.env_passthrough));
-    }
-    return {};
-}
-
-Status parse_filesystem(const Parser& P, const Entry& sec, Policy::Filesystem& f,
-                        std::optional<YAML::Mark>& exec_paths_mark) {
-    const std::string base = "security.filesystem";
-    std::vector<Entry> es;
-    HIVE_TRY(read_map(P, sec.value, value_mark(sec), base,
-                      {"allowed_paths", "read_only_paths", "exec_paths", "blocked_operations"}, es));
-    for (const auto& e : es) {
-        const std::string p = base + "." + e.name;
-        if (e.name == "allowed_paths") HIVE_TRY(read_path_list(P, e, p, f.allowed_paths));
-        if (e.name == "read_only_paths") HIVE_TRY(read_path_list(P, e, p, f.read_only_paths));
-        if (e.name == "exec_paths") {
-            HIVE_TRY(read_path_list(P, e, p, f.exec_paths));
-            exec_paths_mark = e.key.Mark();
-        }
-        if (e.name == "blocked_operations") {
-            std::vector<std::string> ops;
-            HIVE_TRY(read_string_list(P, e, p, nullptr, ops));
-            f.blocked = BlockedOps{};
-            for (size_t i = 0; i < ops.size(); ++i) {
-                const std::string& op = ops[i];
-                if (op == "delete") f.blocked.del = true;
-                else if (op == "chmod") f.blocked.chmod = true;
-                else if (op == "chown") f.blocked.chown = true;
-                else if (op == "truncate") f.blocked.truncate = true;
-                else
-                    return P.fail(e.value[i].Mark(), p + "[" + std::to_string(i) + "]",
-                                  "unknown blocked operation '" + op + "' (known: delete, chmod, chown, truncate)");
-            }
-        }
-    }
-    return {};
-}
-
-Status parse_network(const Parser& P, const Entry& sec, Policy::Network& n) {
-    const std::string base = "security.network";
-    std::vector<Entry> es;
-    HIVE_TRY(read_map(P, sec.value, value_mark(sec), base, {"allowed_domains", "blocked_ports"}, es));
-    for (const auto& e : es) {
-        const std::string p = base + "." + e.name;
-        if (e.name == "allowed_domains") HIVE_TRY(read_string_list(P, e, p, check_domain, n.allowed_domains));
-        if (e.name == "blocked_ports") {
-            n.blocked_ports.clear();
-            HIVE_TRY(read_list(P, e, p, [&](const YAML::Node& item, const YAML::Mark&, const std::string& ip) -> Status {
-                int port = 0;
-                Entry one{e.name, e.key, item};
-                HIVE_TRY(read_int(P, one, ip, 1, 65535, "", port));
-                n.blocked_ports.push_back(port);
+// One value, read as its key's type says.
+Status read_value(const Parser& P, const Entry& e, const std::string& p, const schema::Key& k, schema::Value& out) {
+    const schema::Spec& s = k.spec;
+    auto pick = [&](const std::string& given, const YAML::Mark& m, const std::string& ip,
+                    std::string& name) -> Status {
+        std::string want = given;
+        if (s.any_case)
+            for (char& c : want) c = (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c;
+        std::vector<std::string> known;
+        for (const schema::Choice& c : s.choices) {
+            if (want == c.name) {
+                name = c.name;
                 return {};
-            }));
+            }
+            known.push_back(c.name);
+        }
+        return P.fail(m, ip, "unknown " + std::string(s.noun) + " '" + given + "' (known: " + join(known) + ")");
+    };
+    switch (s.type) {
+        case schema::Type::integer: {
+            std::int64_t n = 0;
+            HIVE_TRY(read_int(P, e, p, s.lo, s.hi, s.lo_reason, n));
+            out = n;
+            return {};
+        }
+        case schema::Type::boolean: {
+            bool b = false;
+            HIVE_TRY(read_bool(P, e, p, b));
+            out = b;
+            return {};
+        }
+        case schema::Type::number: {
+            double d = 0;
+            HIVE_TRY(read_number(P, e, p, double(s.hi), s.unit, d));
+            out = d;
+            return {};
+        }
+        case schema::Type::string: {
+            std::string t;
+            HIVE_TRY(read_string(P, e, p, t));
+            out = std::move(t);
+            return {};
+        }
+        case schema::Type::path: {
+            std::string t;
+            // "" (quoted) is "none"; any other text is a path.
+            if (!(e.value.IsScalar() && !is_plain(e.value) && e.value.Scalar().empty())) {
+                HIVE_TRY(read_string(P, e, p, t));
+                HIVE_TRY(resolve_path(P, value_mark(e), p, t));
+            }
+            out = std::move(t);
+            return {};
+        }
+        case schema::Type::choice: {
+            std::string t, name;
+            HIVE_TRY(read_string(P, e, p, t));
+            HIVE_TRY(pick(t, value_mark(e), p, name));
+            out = std::move(name);
+            return {};
+        }
+        case schema::Type::paths: {
+            std::vector<std::string> v;
+            HIVE_TRY(read_path_list(P, e, p, v));
+            out = std::move(v);
+            return {};
+        }
+        case schema::Type::strings: {
+            std::vector<std::string> v;
+            HIVE_TRY(read_string_list(P, e, p, s.check, v));
+            out = std::move(v);
+            return {};
+        }
+        case schema::Type::integers: {
+            schema::Integers v;
+            auto item = [&](const YAML::Node& node, const YAML::Mark&, const std::string& ip) -> Status {
+                std::int64_t n = 0;
+                Entry one{e.name, e.key, node};
+                HIVE_TRY(read_int(P, one, ip, s.lo, s.hi, "", n));
+                v.push_back(n);
+                return {};
+            };
+            HIVE_TRY(read_list(P, e, p, item));
+            out = std::move(v);
+            return {};
+        }
+        case schema::Type::flags: {
+            std::vector<std::string> given, names;
+            HIVE_TRY(read_string_list(P, e, p, nullptr, given));
+            for (size_t i = 0; i < given.size(); ++i) {
+                std::string name;
+                HIVE_TRY(pick(given[i], e.value[i].Mark(), p + "[" + std::to_string(i) + "]", name));
+                names.push_back(std::move(name));
+            }
+            out = std::move(names);
+            return {};
         }
     }
-    return {};
+    return P.fail(value_mark(e), p, "key of an unknown type");
 }
 
-Status parse_imports(const Parser& P, const Entry& sec, Policy::Imports& im) {
-    const std::string base = "security.imports";
-    std::vector<Entry> es;
-    HIVE_TRY(read_map(P, sec.value, value_mark(sec), base, {"allow", "deny"}, es));
-    for (const auto& e : es) {
-        const std::string p = base + "." + e.name;
-        if (e.name == "allow") HIVE_TRY(read_string_list(P, e, p, check_module, im.allow));
-        if (e.name == "deny") HIVE_TRY(read_string_list(P, e, p, check_module, im.deny));
-    }
-    return {};
-}
+// Where each key was written, for the cross-field rules' errors.
+using Seen = std::vector<std::pair<std::string, YAML::Mark>>;
 
-Status parse_monitoring(const Parser& P, const Entry& sec, Policy::Monitoring& mo) {
-    const std::string base = "security.monitoring";
+// The map at `prefix` ("security", "security.monitoring.alert_thresholds"): its known names are the
+// table's names one level below; a key is read into `pol`, a map is read the same way.
+Status parse_map(const Parser& P, const Entry& sec, const std::string& prefix, Policy& pol, Seen& seen) {
     std::vector<Entry> es;
-    HIVE_TRY(read_map(P, sec.value, value_mark(sec), base,
-                      {"log_level", "alert_thresholds", "alert_command", "sample_interval_ms", "log_max_bytes",
-                       "hmac_key_file"},
-                      es));
+    HIVE_TRY(read_map(P, sec.value, value_mark(sec), prefix, schema::children(prefix), es));
     for (const auto& e : es) {
-        const std::string p = base + "." + e.name;
-        if (e.name == "log_level") {
-            std::string s;
-            HIVE_TRY(read_string(P, e, p, s));
-            std::string up;
-            for (char c : s) up += (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c;
-            if (up == "DEBUG") mo.log_level = LogLevel::debug;
-            else if (up == "INFO") mo.log_level = LogLevel::info;
-            else if (up == "WARNING") mo.log_level = LogLevel::warning;
-            else if (up == "ERROR") mo.log_level = LogLevel::error;
-            else if (up == "CRITICAL") mo.log_level = LogLevel::critical;
-            else
-                return P.fail(value_mark(e), p,
-                              "unknown log level '" + s + "' (known: DEBUG, INFO, WARNING, ERROR, CRITICAL)");
+        const std::string p = prefix + "." + e.name;
+        const schema::Key* k = schema::find(p);
+        if (k == nullptr) {
+            HIVE_TRY(parse_map(P, e, p, pol, seen));
+            continue;
         }
-        if (e.name == "alert_thresholds") {
-            std::vector<Entry> ts;
-            HIVE_TRY(read_map(P, e.value, value_mark(e), p, {"cpu_usage", "memory_usage", "execution_time"}, ts));
-            for (const auto& t : ts) {
-                const std::string tp = p + "." + t.name;
-                if (t.name == "cpu_usage") HIVE_TRY(read_threshold(P, t, tp, 100, mo.alert_thresholds.cpu_usage));
-                if (t.name == "memory_usage")
-                    HIVE_TRY(read_threshold(P, t, tp, 100, mo.alert_thresholds.memory_usage));
-                if (t.name == "execution_time")
-                    HIVE_TRY(read_threshold(P, t, tp, 0, mo.alert_thresholds.execution_time));
-            }
-        }
-        if (e.name == "alert_command") {
-            // "" (quoted) switches alerts off explicitly.
-            if (e.value.IsScalar() && !is_plain(e.value) && e.value.Scalar().empty()) mo.alert_command.clear();
-            else HIVE_TRY(read_string(P, e, p, mo.alert_command));
-        }
-        if (e.name == "sample_interval_ms") HIVE_TRY(read_int(P, e, p, 10, 3600000, "", mo.sample_interval_ms));
-        if (e.name == "log_max_bytes")
-            HIVE_TRY(read_int(P, e, p, 4096, std::int64_t(1) << 40, "", mo.log_max_bytes));
-        if (e.name == "hmac_key_file") {
-            if (e.value.IsScalar() && !is_plain(e.value) && e.value.Scalar().empty()) {
-                mo.hmac_key_file.clear();
-            } else {
-                std::string s;
-                HIVE_TRY(read_string(P, e, p, s));
-                HIVE_TRY(resolve_path(P, value_mark(e), p, s));
-                mo.hmac_key_file = s;
-            }
-        }
+        schema::Value v;
+        HIVE_TRY(read_value(P, e, p, *k, v));
+        schema::set(pol, *k, v);
+        seen.emplace_back(p, e.key.Mark());
     }
     return {};
 }
 
 Status parse_security(const Parser& P, const Entry& sec, Policy& pol) {
-    std::vector<Entry> es;
-    HIVE_TRY(read_map(P, sec.value, value_mark(sec), "security",
-                      {"execution", "filesystem", "network", "imports", "monitoring", "enforcement"}, es));
-    std::optional<YAML::Mark> exec_paths_mark;
-    for (const auto& e : es) {
-        if (e.name == "execution") HIVE_TRY(parse_execution(P, e, pol.execution));
-        if (e.name == "filesystem") HIVE_TRY(parse_filesystem(P, e, pol.filesystem, exec_paths_mark));
-        if (e.name == "network") HIVE_TRY(parse_network(P, e, pol.network));
-        if (e.name == "imports") HIVE_TRY(parse_imports(P, e, pol.imports));
-        if (e.name == "monitoring") HIVE_TRY(parse_monitoring(P, e, pol.monitoring));
-        if (e.name == "enforcement") {
-            std::string s;
-            HIVE_TRY(read_string(P, e, "security.enforcement", s));
-            if (s == "strict") pol.enforcement = Enforcement::strict;
-            else if (s == "best_effort") pol.enforcement = Enforcement::best_effort;
-            else
-                return P.fail(value_mark(e), "security.enforcement",
-                              "unknown enforcement '" + s + "' (known: strict, best_effort)");
-        }
-    }
+    Seen seen;
+    HIVE_TRY(parse_map(P, sec, "security", pol, seen));
     // Cross-field rules, checked once every key is read.
-    if (!pol.filesystem.exec_paths.empty() && !pol.execution.allow_subprocess) {
-        return P.fail(*exec_paths_mark, "security.filesystem.exec_paths",
-                      "needs security.execution.allow_subprocess: true (without it every execve is refused, so these "
-                      "programs could never run)");
+    for (const schema::Rule& r : schema::rules()) {
+        if (r.holds(pol)) continue;
+        YAML::Mark m = YAML::Mark::null_mark();
+        for (const auto& [name, mark] : seen)
+            if (name == r.key) m = mark;
+        return P.fail(m, r.key, r.what);
     }
     return {};
 }
@@ -545,19 +419,25 @@ Status parse_security(const Parser& P, const Entry& sec, Policy& pol) {
 }  // namespace
 
 const std::string& default_policy_yaml() {
-    static const std::string text = kDefaultPolicy;
+    static const std::string text =
+        "# scripts/config/security_policy.yml\n" + schema::yaml_document(schema::builtin_settings(), true);
     return text;
 }
 
 Policy builtin_default_policy(const std::string& base_dir) {
-    // execution, monitoring and enforcement: the struct's defaults are BIP-025's values, as the text states.
+    static const std::string sha = sha256_hex(default_policy_yaml());
     Policy pol;
     const std::string base = normalize_path(".", base_dir);
-    for (const char* p : {"/tmp", "./data", "./logs"}) pol.filesystem.allowed_paths.push_back(normalize_path(p, base));
-    pol.filesystem.blocked.del = pol.filesystem.blocked.chmod = pol.filesystem.blocked.chown = true;
-    pol.network.blocked_ports = {22, 23, 3389};
+    for (schema::Setting& s : schema::builtin_settings()) {
+        // Paths as the parser leaves them: absolute against the run's cwd.
+        if (s.key->spec.type == schema::Type::path && !std::get<std::string>(s.value).empty())
+            s.value = normalize_path(std::get<std::string>(s.value), base);
+        if (s.key->spec.type == schema::Type::paths)
+            for (auto& p : std::get<schema::Strings>(s.value)) p = normalize_path(p, base);
+        schema::set(pol, *s.key, s.value);
+    }
     pol.source = "built-in default";
-    pol.sha256 = sha256_hex(default_policy_yaml());
+    pol.sha256 = sha;
     return pol;
 }
 
@@ -591,23 +471,10 @@ Result<Policy> parse_policy(const std::string& yaml_text, const std::string& sou
     }
 }
 
-const char* to_string(Enforcement e) {
-    switch (e) {
-        case Enforcement::strict: return "strict";
-        case Enforcement::best_effort: return "best_effort";
-    }
-    return "?";
-}
-
+// The names are the schema's choices, whose order is the enum's.
+const char* to_string(Enforcement e) { return schema::find("security.enforcement")->spec.choices.at(size_t(e)).name; }
 const char* to_string(LogLevel l) {
-    switch (l) {
-        case LogLevel::debug: return "DEBUG";
-        case LogLevel::info: return "INFO";
-        case LogLevel::warning: return "WARNING";
-        case LogLevel::error: return "ERROR";
-        case LogLevel::critical: return "CRITICAL";
-    }
-    return "?";
+    return schema::find("security.monitoring.log_level")->spec.choices.at(size_t(l)).name;
 }
 
 }  // namespace hive

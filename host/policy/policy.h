@@ -1,6 +1,7 @@
 // The typed, immutable security policy. Schema-first: the YAML is parsed once into this struct, every
 // default filled in and every path made absolute; the child only ever sees a `const Policy&`.
-// The schema is BIP-025's `security:` tree plus the keys documented in policy/README.md.
+// The schema is BIP-025's `security:` tree plus keys of ours, declared once in policy/schema.h's table
+// (documented in policy/README.md, whose key tables are generated from it).
 #pragma once
 
 #include <cstdint>
@@ -22,20 +23,25 @@ struct BlockedOps {
     bool truncate = false;  // "truncate": truncate()/O_TRUNC of existing files
 };
 
+// Every field's default (its value when the policy omits the key), bounds and help are in the schema's
+// table (schema.cc, kKeys), and the constructor sets them from there; the field comments say what each
+// field holds. Readers take a `const Policy&`.
 struct Policy {
+    Policy();  // every key at its default (schema.cc)
+
     // Where the policy came from: an absolute file path, or "built-in default".
     std::string source;
     // SHA-256 (hex) of the policy source bytes (of the built-in text for the default).
     std::string sha256;
 
     struct Execution {
-        int timeout_seconds = 300;   // wall clock, enforced by the parent
-        int cpu_seconds = 60;        // RLIMIT_CPU
-        int memory_mb = 512;         // RLIMIT_AS
-        int file_size_mb = 100;      // RLIMIT_FSIZE
-        int max_processes = 5;       // processes and threads of one run (pids cgroup / RLIMIT_NPROC)
-        int max_open_files = 256;    // RLIMIT_NOFILE (ours)
-        bool allow_subprocess = false;            // execve allowed at all (ours)
+        int timeout_seconds;      // wall clock, enforced by the parent
+        int cpu_seconds;          // RLIMIT_CPU
+        int memory_mb;            // RLIMIT_AS
+        int file_size_mb;         // RLIMIT_FSIZE
+        int max_processes;        // processes and threads of one run (pids cgroup / RLIMIT_NPROC)
+        int max_open_files;       // RLIMIT_NOFILE (ours)
+        bool allow_subprocess;    // execve allowed at all (ours)
         std::vector<std::string> env_passthrough;  // variable names copied into the script's env (ours)
     } execution;
 
@@ -57,19 +63,19 @@ struct Policy {
     } imports;
 
     struct Monitoring {
-        LogLevel log_level = LogLevel::info;
+        LogLevel log_level;
         struct {
-            double cpu_usage = 80;        // percent of cpu_seconds
-            double memory_usage = 90;     // percent of memory_mb
-            double execution_time = 250;  // seconds
+            double cpu_usage;       // percent of cpu_seconds
+            double memory_usage;    // percent of memory_mb
+            double execution_time;  // seconds
         } alert_thresholds;
-        std::string alert_command;        // run by the parent with the alert JSON on stdin ("" = none)
-        int sample_interval_ms = 1000;    // resource_usage.log sampling period
-        std::int64_t log_max_bytes = 10 * 1024 * 1024;  // rotate a log file past this size
-        std::string hmac_key_file;        // absolute; "" = plain SHA-256 chain
+        std::string alert_command;   // run by the parent with the alert JSON on stdin ("" = none)
+        int sample_interval_ms;      // resource_usage.log sampling period
+        std::int64_t log_max_bytes;  // rotate a log file past this size
+        std::string hmac_key_file;   // absolute; "" = plain SHA-256 chain
     } monitoring;
 
-    Enforcement enforcement = Enforcement::strict;
+    Enforcement enforcement;
 };
 
 // The built-in default policy's YAML text (BIP-025's values). policy/security_policy.yml is the same.

@@ -5,6 +5,9 @@ Environment: HIVE_TEST_LOG (an audit log dir outside /tmp), HIVE_TEST_TMP (a scr
 Prints `ok NAME` per check; any failure raises (exit 1) with the result dict shown.
 """
 import os
+import pathlib
+import re
+import subprocess
 import sys
 import threading
 import time
@@ -13,6 +16,7 @@ import hive_sandbox
 
 LOG = os.environ["HIVE_TEST_LOG"]
 TMP = os.environ["HIVE_TEST_TMP"]
+HIVE_PY = os.environ["HIVE_PY"]
 assert sys.executable.startswith("/usr/bin/python3"), sys.executable
 assert sys.version_info[:2] == (3, 11), sys.version
 
@@ -125,4 +129,123 @@ try:
 except ValueError as e:
     check("hive-py not found", "hive-py not found" in str(e), e)
     print("  ->", e)
+
+# Every key of the policy schema is a config key (and a keyword of run()), typed by the schema and
+# checked by its parser. hive-py's own dump of a policy (--check-policy) lists the same keys.
+keys = hive_sandbox.policy_keys()
+
+
+def check_policy(text):
+    # Outside /tmp, which the policies below let the script write: a policy there is refused.
+    p = os.path.join(LOG, "checked.yml")
+    with open(p, "w") as f:
+        f.write(text)
+    return subprocess.run([HIVE_PY, "--check-policy", p], capture_output=True, text=True)
+
+
+dump = check_policy(hive_sandbox.SecureScriptExecutor({}).policy_text)
+check("--check-policy of the default config", dump.returncode == 0, dump)
+sections = {part for k in keys.values() for part in k["key"].split(".")[:-1]}
+dumped = re.findall(r"^ +(\w+):", dump.stdout, re.M)
+check("hive-py's keys are policy_keys()", {n for n in dumped if n not in sections} == set(keys), (dumped, keys))
+check("policy_keys() has BIP-025's", {"timeout_seconds", "cpu_seconds", "memory_mb", "file_size_mb",
+                                      "max_processes", "allowed_paths", "blocked_operations", "blocked_ports",
+                                      "allowed_domains", "log_level", "cpu_usage"} <= set(keys), keys)
+
+
+def sample(name, k):
+    """A valid value of key k that differs from its default, and how hive-py's dump writes it."""
+    t = k["type"]
+    if t == "integer":
+        v = k["hi"] if k["default"] != k["hi"] else k["lo"]
+        return v, f"{name}: {v}"
+    if t == "boolean":
+        return (not k["default"]), f"{name}: {'false' if k['default'] else 'true'}"
+    if t == "number":
+        return 1.5, f"{name}: 1.5"
+    if t in ("string", "choice"):
+        v = "x y" if t == "string" else [c for c in k["choices"] if c != k["default"]][0]
+        return v, f'{name}: "{v}"'
+    if t == "path":
+        v = os.path.join(LOG, "k", name)  # outside what the sandbox may read (an HMAC key must be)
+        return pathlib.Path(v), f'{name}: "{v}"'
+    if t == "paths":
+        v = os.path.join(TMP, name)
+        return [v], f'- "{v}"'
+    if t == "strings":
+        return ["LANG"], '- "LANG"'
+    if t == "flags":
+        return k["choices"], f'- "{k["choices"][-1]}"'
+    if t == "integers":
+        return [k["lo"], k["hi"]], f"{name}: [{k['lo']}, {k['hi']}]"
+    raise AssertionError(f"no sample for type {t}")
+
+
+for name, k in sorted(keys.items()):
+    value, shown = sample(name, k)
+    config = {name: value, "log_dir": LOG}
+    if name == "exec_paths":
+        config["allow_subprocess"] = True  # the schema's cross-field rule
+    text = hive_sandbox.SecureScriptExecutor(config).policy_text
+    out = check_policy(text)
+    check(f"policy key {name} accepted", out.returncode == 0 and shown in out.stdout, (config, text, out))
+    try:
+        bad = {"integer": "1", "boolean": 1, "number": "1", "string": 1, "choice": 1, "path": 1, "paths": 1,
+               "strings": 1, "flags": 1, "integers": 1}[k["type"]]
+        hive_sandbox.SecureScriptExecutor({name: bad})
+    except TypeError as e:
+        check(f"policy key {name} typed", f"config['{name}']" in str(e), e)
+    else:
+        raise AssertionError(f"no TypeError for {name}={bad!r}")
+
+# Bad values are refused when the executor is made, with the parser's reason and the config key.
+try:
+    hive_sandbox.SecureScriptExecutor({"memory_mb": 16})
+except ValueError as e:
+    check("value checked at construction", "config['memory_mb']" in str(e) and "must be at least 32" in str(e), e)
+    print("  ->", e)
+else:
+    raise AssertionError("memory_mb 16 accepted")
+try:
+    hive_sandbox.SecureScriptExecutor({"exec_paths": ["/bin/true"]})
+except ValueError as e:
+    check("cross-field rule at construction", "allow_subprocess" in str(e), e)
+else:
+    raise AssertionError("exec_paths without allow_subprocess accepted")
+
+# run()'s keyword arguments reach the run.
+os.environ["HIVE_API_X"] = "passed"
+r = hive_sandbox.run(script("env.py", "import os\nprint(os.environ.get('HIVE_API_X'))\n"),
+                     quarantine_dir=quarantine, log_dir=LOG, env_passthrough=["HIVE_API_X"], max_open_files=64)
+check("run() keyword arguments", r["success"] and r["stdout"] == "passed\n", r)
+
+# A NUL in any path or argument is refused, naming it. '/tmp/x\0/../../etc' made absolute is '/etc'.
+evil = "/tmp/x\0/../../etc"
+for name in ("allowed_paths", "read_only_paths", "exec_paths", "hmac_key_file", "quarantine_dir", "log_dir",
+             "policy", "hive_py", "alert_command", "env_passthrough", "log_level"):
+    for value in ((evil, [evil]) if keys.get(name, {}).get("type") in ("paths", "strings") else (evil,)):
+        try:
+            hive_sandbox.SecureScriptExecutor({name: value, "allow_subprocess": True} if name in keys else {name: value})
+        except ValueError as e:
+            check(f"NUL refused in config['{name}'] ({type(value).__name__})",
+                  f"config['{name}']" in str(e) and "NUL" in str(e), e)
+            shown = str(e)
+        else:
+            raise AssertionError(f"NUL accepted in config['{name}'] = {value!r}")
+print("  ->", shown)
+for args, what in (((evil,), "script_path"), ((hello, ["ok", "a\0b"]), "args[1]"),
+                   ((pathlib.Path(hello + "\0x"),), "script_path")):
+    for call in (ex.execute_script, lambda *a: hive_sandbox.run(*a, log_dir=LOG)):
+        try:
+            call(*args)
+        except ValueError as e:
+            check(f"NUL refused in {what}", what in str(e) and "NUL" in str(e), e)
+        else:
+            raise AssertionError(f"NUL accepted in {what}")
+try:
+    hive_sandbox.run(hello, allowed_paths=["/tmp", evil])
+except ValueError as e:
+    check("NUL refused in a run() keyword", "config['allowed_paths'][1]" in str(e), e)
+else:
+    raise AssertionError("NUL accepted in run(allowed_paths=...)")
 print("ALL OK")

@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "common/sha256.h"
 #include "policy/policy.h"
+#include "policy/schema.h"
 #include "run.h"
 
 namespace {
@@ -404,4 +406,125 @@ TEST_CASE("to_string names", "[policy]") {
     CHECK(std::string(hive::to_string(hive::LogLevel::debug)) == "DEBUG");
     CHECK(std::string(hive::to_string(hive::LogLevel::warning)) == "WARNING");
     CHECK(std::string(hive::to_string(hive::LogLevel::critical)) == "CRITICAL");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The schema's table (host/policy/schema.cc): everything above reads it; these check the table itself
+// and that each of its rows reaches every place that lists keys.
+// ---------------------------------------------------------------------------------------------------
+
+namespace {
+
+// A value of key `k` that is valid and differs from its default.
+hive::schema::Value sample(const hive::schema::Key& k) {
+    using hive::schema::Type;
+    const auto& s = k.spec;
+    switch (s.type) {
+        case Type::integer: return std::get<std::int64_t>(k.def) == s.hi ? s.lo : s.hi;
+        case Type::boolean: return !std::get<bool>(k.def);
+        case Type::number: return 1.5;
+        case Type::string: return std::string("x: 'y' \"z\"");
+        case Type::path: return std::string("/srv/" + std::string(k.leaf()));
+        case Type::choice:
+            for (const auto& c : s.choices)
+                if (std::get<std::string>(k.def) != c.name) return std::string(c.name);
+            break;
+        case Type::paths: return hive::schema::Strings{"/a/" + std::string(k.leaf()), "/b"};
+        case Type::strings: return hive::schema::Strings{"LANG", "x1"};  // an env name, module and host name
+        case Type::integers: return hive::schema::Integers{s.lo, s.hi};
+        case Type::flags: {
+            hive::schema::Strings all;
+            for (const auto& c : s.choices) all.push_back(c.name);
+            return all;
+        }
+    }
+    FAIL("no sample for " << k.name);
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("the schema's table is sound", "[policy][schema]") {
+    auto problems = hive::schema::table_problems();
+    for (const auto& p : problems) INFO(p);
+    CHECK(problems.empty());
+    REQUIRE(hive::schema::keys().size() >= 25);
+    CHECK(hive::schema::children("security") ==
+          std::vector<std::string>{"execution", "filesystem", "network", "imports", "monitoring", "enforcement"});
+}
+
+TEST_CASE("every key of the schema is parsed, set, dumped, compared and refused when unknown", "[policy][schema]") {
+    const hive::Policy defaults;
+    for (const auto& k : hive::schema::keys()) {
+        INFO(k.name);
+        const hive::schema::Value v = sample(k);
+        std::vector<hive::schema::Setting> settings{{&k, v}};
+        // The cross-field rules hold for every sample with subprocesses allowed.
+        const auto* sub = hive::schema::find("security.execution.allow_subprocess");
+        REQUIRE(sub != nullptr);
+        if (&k != sub) settings.push_back({sub, true});
+        const std::string text = hive::schema::yaml_document(settings, false);
+        INFO(text);
+        hive::Policy p = parse_ok(text);
+        CHECK(hive::schema::get(p, k) == v);
+        CHECK_FALSE(hive::equivalent(p, defaults));
+        hive::Policy q = defaults;
+        hive::schema::set(q, k, v);
+        if (&k != sub) hive::schema::set(q, *sub, true);
+        CHECK(hive::equivalent(p, q));
+        // The dumps name it, and the YAML dump reads back to the same value.
+        const std::string leaf(k.leaf());
+        const size_t depth = size_t(std::count(k.name, k.name + std::strlen(k.name), '.'));
+        CHECK(hive::to_yaml(p).find("\n" + std::string(2 * depth, ' ') + leaf + ":") != std::string::npos);
+        CHECK(hive::to_json(p).find("\"" + leaf + "\":") != std::string::npos);
+        CHECK(hive::schema::get(parse_ok(hive::to_yaml(p), "/elsewhere"), k) == v);
+        // Its map refuses an unknown name next to it, listing the table's names.
+        std::string parent(k.parent());
+        std::vector<std::string> known = hive::schema::children(parent);
+        std::string list;
+        for (const auto& n : known) {
+            if (!list.empty()) list += ", ";
+            list += n;
+        }
+        std::string doc = "bogus: 1";
+        for (std::string_view m = parent; m != "security"; m = m.substr(0, m.rfind('.')))
+            doc = std::string(m.substr(m.rfind('.') + 1)) + ": {" + doc + "}";
+        doc = "security: {" + doc + "}";
+        CHECK(parse_err(doc).find(parent + ".bogus: unknown key (known: " + list + ")") != std::string::npos);
+    }
+}
+
+TEST_CASE("policy/README.md's key tables are the schema's (ninja -C build policy_docs rewrites them)",
+          "[policy][schema]") {
+    const std::string path = std::string(HIVE_SOURCE_DIR) + "/policy/README.md";
+    const std::string readme = hivetest::read_file(path);
+    auto r = hive::schema::readme_with_tables(readme);
+    if (!r.ok()) FAIL(r.error().message);
+    // The first line that differs, rather than both files.
+    auto first_difference = [](const std::string& a, const std::string& b) {
+        auto la = hivetest::lines(a), lb = hivetest::lines(b);
+        for (size_t i = 0; i < std::max(la.size(), lb.size()); ++i) {
+            std::string x = i < la.size() ? la[i] : "(end)", y = i < lb.size() ? lb[i] : "(end)";
+            if (x != y) return "line " + std::to_string(i + 1) + ":\n  README: " + x + "\n  schema: " + y;
+        }
+        return std::string("none");
+    };
+    INFO("policy/README.md differs from host/policy/schema.cc's table (run `ninja -C build policy_docs`) at "
+         << first_difference(readme, *r));
+    CHECK((*r == readme));
+    // Each key is a row of its section's table.
+    for (const auto& k : hive::schema::keys()) {
+        INFO(k.name);
+        std::string row = "| " + std::string(std::string_view(k.name).substr(k.section().size() + 1)) + " | ";
+        CHECK(readme.find(row) != std::string::npos);
+    }
+    // The check notices a stale table and a missing one.
+    std::string stale = readme;
+    stale.replace(stale.find("| timeout_seconds | int | 300 |"), 30, "| timeout_seconds | int | 301 |");
+    auto s = hive::schema::readme_with_tables(stale);
+    REQUIRE(s.ok());
+    CHECK(*s != stale);
+    auto missing = hive::schema::readme_with_tables("# no tables\n");
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().message.find("no key table for security.execution") != std::string::npos);
 }
