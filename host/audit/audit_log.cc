@@ -16,8 +16,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <nlohmann/json.hpp>
-
 #include "audit/record_format.h"
 #include "common/unique_fd.h"
 
@@ -249,28 +247,6 @@ Status rotate(const std::string& dir, const std::string& name, bool background) 
     return compress_leftovers(dir, name);
 }
 
-// Checks one caller record and returns the text the chain fields are appended to: the object
-// without its closing brace, with a ',' when it has members.
-Result<std::string> record_body(std::string_view obj, std::size_t index, const std::string& name) {
-    auto bad = [&](const char* why) {
-        return Error{"audit append(" + name + "): record " + std::to_string(index) + " " + why};
-    };
-    while (!obj.empty() && (obj.front() == ' ' || obj.front() == '\t')) obj.remove_prefix(1);
-    while (!obj.empty() && (obj.back() == ' ' || obj.back() == '\t')) obj.remove_suffix(1);
-    if (obj.size() < 2 || obj.front() != '{' || obj.back() != '}') return bad("is not a JSON object");
-    if (obj.find_first_of("\r\n") != std::string_view::npos) return bad("contains a newline");
-    if (!nlohmann::json::accept(obj)) return bad("is not valid JSON");
-    // NB: keys, as written by json::Object (no space before ':'); a string value can't contain an
-    // unescaped quote, so this can only match a key.
-    if (obj.find("\"prev\":") != std::string_view::npos || obj.find("\"chain\":") != std::string_view::npos)
-        return bad("already has a \"prev\" or \"chain\" key (reserved for the chain)");
-    obj.remove_suffix(1);
-    while (obj.back() == ' ' || obj.back() == '\t') obj.remove_suffix(1);
-    std::string body(obj);
-    if (body.back() != '{') body += ',';
-    return body;
-}
-
 }  // namespace
 
 Result<AuditLog> AuditLog::open(const LogOptions& opts) {
@@ -281,19 +257,22 @@ Result<AuditLog> AuditLog::open(const LogOptions& opts) {
     return log;
 }
 
-Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) {
-    if (json_objects.empty()) return {};
+Status AuditLog::append(Stream s, const json::Object& record) {
+    return append(s, std::vector<json::Object>{record});
+}
+
+Status AuditLog::append(Stream s, const std::vector<json::Object>& records) {
+    if (records.empty()) return {};
     const LogOptions& o = impl_->opts;
     const std::string name = file_name(s);
     const std::string path = o.dir + "/" + name;
 
-    // Everything that can be rejected is rejected before anything is written.
-    std::vector<std::string> bodies;
-    bodies.reserve(json_objects.size());
-    for (std::size_t i = 0; i < json_objects.size(); ++i) {
-        auto b = record_body(json_objects[i], i, name);
-        if (!b.ok()) return b.error();
-        bodies.push_back(std::move(b).value());
+    // json::Object escapes every control byte in keys and strings; only raw members (add_raw) could
+    // hold a newline, which would split the record. Refused before anything is written.
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        std::string_view t = records[i].open_text();
+        if (t.find('\n') != std::string_view::npos)
+            return Error{"audit append(" + name + "): record " + std::to_string(i) + " contains a newline"};
     }
 
     const std::string lpath = lock_path(o.dir, name);
@@ -307,6 +286,7 @@ Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) 
     if (::fstat(fd.get(), &st) != 0) return errno_error("fstat", path);
     std::int64_t size = st.st_size;
 
+    const std::string_view key = o.hmac_key ? o.hmac_key->view() : std::string_view{};
     auto tail = read_tail(fd.get(), size, path);
     if (!tail.ok()) return tail.error();
     std::string prev = tail->chain ? *tail->chain : last_rotated_chain(o.dir, name);
@@ -323,17 +303,18 @@ Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) 
 
     std::string buf;
     std::size_t total = 0;
-    for (const std::string& b : bodies) total += b.size() + 160;
+    for (const json::Object& r : records) total += r.open_text().size() + 160;
     buf.reserve(total + 1);
     if (need_newline) buf += '\n';
-    for (const std::string& b : bodies) {
+    for (const json::Object& r : records) {
         std::size_t start = buf.size();
-        buf += b;
+        std::string_view body = r.open_text();
+        buf += body;
+        if (body.size() > 1) buf += ',';
         buf += "\"prev\":\"";
         buf += prev;
         buf += '"';
-        prev = chain_value(o.hmac_key ? o.hmac_key->view() : std::string_view{}, prev,
-                           std::string_view(buf).substr(start));
+        prev = chain_value(key, prev, std::string_view(buf).substr(start));
         buf += ",\"chain\":\"";
         buf += prev;
         buf += "\"}\n";

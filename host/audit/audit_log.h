@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "common/result.h"
 #include "common/secret.h"
 
@@ -44,12 +45,11 @@ public:
     AuditLog& operator=(AuditLog&&) noexcept;
     ~AuditLog();
 
-    // Append records (each a complete JSON object text, no trailing newline) to one stream, under one
-    // lock, adding the chain fields. Either all lines land or an error says why.
-    Status append(Stream s, const std::vector<std::string>& json_objects);
-    Status append(Stream s, std::string_view json_object) {
-        return append(s, std::vector<std::string>{std::string(json_object)});
-    }
+    // Append records to one stream, under one lock: each record's text as json::Object made it, with
+    // the chain fields written after its last member (the record is not parsed or copied first). Either
+    // all lines land or an error says why.
+    Status append(Stream s, const std::vector<json::Object>& records);
+    Status append(Stream s, const json::Object& record);
     const std::string& dir() const;
 
 private:

@@ -38,39 +38,36 @@ std::string iso_now() {
 
 namespace {
 
-spdlog::level::level_enum level_of(LogLevel l) {
-    switch (l) {
-        case LogLevel::debug: return spdlog::level::debug;
-        case LogLevel::info: return spdlog::level::info;
-        case LogLevel::warning: return spdlog::level::warn;
-        case LogLevel::error: return spdlog::level::err;
-        case LogLevel::critical: return spdlog::level::critical;
-    }
-    return spdlog::level::info;
-}
-
-spdlog::level::level_enum level_of_severity(const std::string& s) {
-    return s == "low" ? spdlog::level::info
-         : s == "medium" ? spdlog::level::warn
-         : s == "high" ? spdlog::level::err
-                       : spdlog::level::critical;
+LogLevel level_of_severity(const std::string& s) {
+    return s == "low" ? LogLevel::info
+         : s == "medium" ? LogLevel::warning
+         : s == "high" ? LogLevel::error
+                       : LogLevel::critical;
 }
 
 }  // namespace
 
 RunLog::RunLog(std::string run_id, const Policy& policy, audit::AuditLog log)
-    : run_id_(std::move(run_id)), log_(std::move(log)) {
-    const audit::Stream streams[4] = {audit::Stream::events, audit::Stream::security, audit::Stream::resource,
-                                      audit::Stream::execution};
-    std::shared_ptr<spdlog::logger>* loggers[4] = {&events_log_, &security_log_, &resource_log_, &execution_log_};
-    for (int i = 0; i < 4; ++i) {
-        sinks_[i] = std::make_shared<audit::ChainSink>(log_, streams[i]);
-        sinks_[i]->set_pattern("%v");
-        // Not registered with spdlog's global registry: a run's loggers live and die with the run.
-        *loggers[i] = std::make_shared<spdlog::logger>(audit::file_name(streams[i]), sinks_[i]);
-        (*loggers[i])->set_level(i == 3 ? spdlog::level::trace : level_of(policy.monitoring.log_level));
-        (*loggers[i])->flush_on(spdlog::level::off);
-    }
+    : run_id_(std::move(run_id)), log_(std::move(log)), threshold_(policy.monitoring.log_level) {}
+
+void RunLog::keep(audit::Stream s, LogLevel level, json::Object&& record) {
+    // LogLevel is ordered debug < info < warning < error < critical.
+    if (s != audit::Stream::execution && level < threshold_) return;
+    pending_records_[int(s)].push_back(std::move(record));
+}
+
+void RunLog::write(audit::Stream s) {
+    auto& p = pending_records_[int(s)];
+    if (p.empty()) return;
+    Status st = log_.append(s, p);
+    if (!st.ok()) errors_.push_back(st.error().message);
+    p.clear();
+}
+
+std::optional<json::Object> RunLog::adopt(const std::string& text, const char* what) {
+    auto o = json::Object::adopt(std::string(text));
+    if (!o) errors_.push_back(std::string("a ") + what + " that is not a JSON object was not recorded");
+    return o;
 }
 
 // Only the first faults are written out: a script with native code can make one per record, and the
@@ -100,55 +97,73 @@ void RunLog::take(channel::Drained&& d) {
         o.add("run_id", run_id_).add("seq", std::int64_t(next_seq())).add("timestamp", iso_time(ev.time_ns))
             .add("pid", std::int64_t(ev.pid)).add("event", ev.name).add("kind", channel::to_string(ev.kind))
             .add("args", ev.args).add("decision", channel::to_string(ev.decision));
-        std::string line = o.str();
-        event(line, ev.decision);
         if (ev.decision == channel::Decision::denied_by_hook) {
-            security("medium", "denied", ev.name + " denied by the audit hook", "event", line);
+            security_event("medium", "denied", ev.name + " denied by the audit hook", "event", &o);
         } else if (ev.kind == channel::Kind::tampering && ev.name != "sys._getframe" &&
                    ev.name != "object.__setattr__") {
             // _getframe and type attribute changes are everyday stdlib work (logging, namedtuple, enum):
             // they stay in the event stream only.
-            security("medium", "tampering", ev.name + " called by the script", "event", line);
+            security_event("medium", "tampering", ev.name + " called by the script", "event", &o);
         }
+        event(std::move(o), ev.decision);
     }
 }
 
-void RunLog::event(const std::string& line, channel::Decision decision) {
+void RunLog::event(json::Object&& o, channel::Decision decision) {
     ++events_;
     bool denied = decision == channel::Decision::denied_by_hook || decision == channel::Decision::denied_by_kernel;
     if (denied) ++denials_;
-    events_log_->log(denied ? spdlog::level::err : spdlog::level::info, line);
+    keep(audit::Stream::events, denied ? LogLevel::error : LogLevel::info, std::move(o));
     ++pending_;
+}
+
+void RunLog::event(const std::string& line, channel::Decision decision) {
+    if (auto o = adopt(line, "parent's event")) event(std::move(*o), decision);
 }
 
 void RunLog::security(const std::string& severity, const std::string& kind, const std::string& message,
                       const std::string& extra_key, const std::string& extra_json) {
+    if (extra_key.empty()) return security_event(severity, kind, message, "", nullptr);
+    json::Object o;
+    o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
+        .add("message", message).add_raw(extra_key, extra_json);
+    keep(audit::Stream::security, level_of_severity(severity), std::move(o));
+}
+
+void RunLog::security_event(const std::string& severity, const std::string& kind, const std::string& message,
+                            const std::string& extra_key, const json::Object* extra) {
     json::Object o;
     o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
         .add("message", message);
-    if (!extra_key.empty()) o.add_raw(extra_key, extra_json);
-    security_log_->log(level_of_severity(severity), o.str());
+    if (extra) o.add(extra_key, *extra);
+    keep(audit::Stream::security, level_of_severity(severity), std::move(o));
 }
 
-void RunLog::sample(const std::string& line) { resource_log_->info(line); }
+void RunLog::sample(json::Object&& o) { keep(audit::Stream::resource, LogLevel::info, std::move(o)); }
+
+void RunLog::sample(const std::string& line) {
+    if (auto o = adopt(line, "resource sample")) sample(std::move(*o));
+}
 
 void RunLog::flush() {
-    events_log_->flush();
-    security_log_->flush();
-    resource_log_->flush();
+    write(audit::Stream::events);
+    write(audit::Stream::security);
+    write(audit::Stream::resource);
     pending_ = 0;
 }
 
-void RunLog::finish(const std::string& record) {
+void RunLog::finish(json::Object&& record) {
     flush();
-    execution_log_->critical(record);
-    execution_log_->flush();
+    keep(audit::Stream::execution, LogLevel::critical, std::move(record));
+    write(audit::Stream::execution);
 }
 
-std::vector<std::string> RunLog::errors() const {
-    std::vector<std::string> all;
-    for (const auto& s : sinks_) all.insert(all.end(), s->errors().begin(), s->errors().end());
-    return all;
+void RunLog::finish(const std::string& record) {
+    auto o = adopt(record, "run record");
+    flush();
+    if (o) finish(std::move(*o));
 }
+
+std::vector<std::string> RunLog::errors() const { return errors_; }
 
 }  // namespace hive

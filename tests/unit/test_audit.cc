@@ -40,13 +40,27 @@ AuditLog open_log(const std::string& dir, std::int64_t max_bytes = 10 << 20, con
     return std::move(r).value();
 }
 
-std::string event(int i) {
-    return "{\"run_id\":\"r1\",\"seq\":" + std::to_string(i) + ",\"event\":\"open\",\"args\":[\"/tmp/f" +
-           std::to_string(i) + "\",\"r\"],\"decision\":\"allowed\"}";
+// A record as the writers hand it over: a json::Object (its text taken over, as RunLog does with
+// the supervisor's records).
+hive::json::Object obj(std::string text) {
+    auto o = hive::json::Object::adopt(std::move(text));
+    REQUIRE(o.has_value());
+    return std::move(*o);
+}
+
+std::vector<hive::json::Object> objs(const std::vector<std::string>& texts) {
+    std::vector<hive::json::Object> v;
+    for (const auto& t : texts) v.push_back(obj(t));
+    return v;
+}
+
+hive::json::Object event(int i) {
+    return obj("{\"run_id\":\"r1\",\"seq\":" + std::to_string(i) + ",\"event\":\"open\",\"args\":[\"/tmp/f" +
+           std::to_string(i) + "\",\"r\"],\"decision\":\"allowed\"}");
 }
 
 void append_events(AuditLog& log, int from, int count, Stream s = Stream::events) {
-    std::vector<std::string> recs;
+    std::vector<hive::json::Object> recs;
     for (int i = from; i < from + count; ++i) recs.push_back(event(i));
     auto st = log.append(s, recs);
     INFO((st.ok() ? "" : st.error().message));
@@ -141,8 +155,8 @@ TEST_CASE("append writes chained lines and verify passes") {
     auto log = open_log(t.path);
     append_events(log, 1, 3);
     append_events(log, 4, 2);
-    REQUIRE(log.append(Stream::execution, "{\"run_id\":\"r1\"}").ok());
-    REQUIRE(log.append(Stream::security, "{}").ok());
+    REQUIRE(log.append(Stream::execution, obj("{\"run_id\":\"r1\"}")).ok());
+    REQUIRE(log.append(Stream::security, obj("{}")).ok());
 
     auto lines = read_lines(t.path + "/audit_events.log");
     REQUIRE(lines.size() == 5);
@@ -170,7 +184,7 @@ TEST_CASE("records longer than the tail's first read still chain") {
     auto log = open_log(t.path);
     for (std::size_t kb : {3, 5, 20, 70, 1}) {
         std::string rec = "{\"run_id\":\"r1\",\"pad\":\"" + std::string(kb * 1024, 'x') + "\"}";
-        REQUIRE(log.append(Stream::execution, rec).ok());
+        REQUIRE(log.append(Stream::execution, obj(rec)).ok());
     }
     auto lines = read_lines(t.path + "/execution_audit.log");
     REQUIRE(lines.size() == 5);
@@ -183,14 +197,17 @@ TEST_CASE("records longer than the tail's first read still chain") {
     CHECK(r.records == 5);
 }
 
-TEST_CASE("append rejects what is not one JSON object, writing nothing") {
+TEST_CASE("append refuses a record that would split into two lines, writing nothing") {
     Tmp t;
     auto log = open_log(t.path);
-    CHECK_FALSE(log.append(Stream::events, std::vector<std::string>{event(1), "not json"}).ok());
-    CHECK_FALSE(log.append(Stream::events, "{\"a\":1}\n{\"b\":2}").ok());
-    CHECK_FALSE(log.append(Stream::events, "[1,2]").ok());
-    CHECK_FALSE(log.append(Stream::events, "{\"prev\":\"x\"}").ok());
+    hive::json::Object split;
+    split.add("a", 1).add_raw("b", "{\"c\":1}\n{\"d\":2}");
+    CHECK_FALSE(log.append(Stream::events, std::vector<hive::json::Object>{event(1), split}).ok());
     CHECK(read_lines(t.path + "/audit_events.log").empty());
+    // Text taken over as an object must at least look like one; nothing is parsed.
+    CHECK_FALSE(hive::json::Object::adopt("[1,2]").has_value());
+    CHECK_FALSE(hive::json::Object::adopt("not json").has_value());
+    CHECK(hive::json::Object::adopt("{}").value().str() == "{}");
 }
 
 TEST_CASE("an edited byte is reported at its file and line, once") {
@@ -274,7 +291,7 @@ TEST_CASE("an inserted forged line is reported") {
         Tmp scratch;
         write_lines(scratch.path + "/audit_events.log", {lines[2]});
         auto forger = open_log(scratch.path);
-        REQUIRE(forger.append(Stream::events, "{\"run_id\":\"r1\",\"seq\":99,\"event\":\"forged\"}").ok());
+        REQUIRE(forger.append(Stream::events, obj("{\"run_id\":\"r1\",\"seq\":99,\"event\":\"forged\"}")).ok());
         std::string forged = read_lines(scratch.path + "/audit_events.log")[1];
         lines.insert(lines.begin() + 3, forged);
         write_lines(path, lines);
@@ -317,7 +334,7 @@ TEST_CASE("HMAC chains need the key") {
         if (i == 2) body.replace(body.find("/tmp/f3"), 7, "/tmp/ZZ");
         rest.push_back(body);
     }
-    REQUIRE(forger.append(Stream::events, rest).ok());
+    REQUIRE(forger.append(Stream::events, objs(rest)).ok());
     auto forged = read_lines(scratch.path + "/audit_events.log");
     lines.resize(2);
     lines.insert(lines.end(), forged.begin() + 1, forged.end());
@@ -481,7 +498,7 @@ TEST_CASE("50 concurrent writers: no torn or interleaved lines") {
             for (int i = 0; i < kEach; ++i) {
                 std::string rec = "{\"writer\":" + std::to_string(p) + ",\"i\":" + std::to_string(i) +
                                   ",\"pad\":\"" + std::string(100 + (p * 37 + i) % 200, 'x') + "\"}";
-                if (!r->append(Stream::events, rec).ok()) ::_exit(4);
+                if (!r->append(Stream::events, obj(rec)).ok()) ::_exit(4);
             }
             ::_exit(0);
         }
@@ -578,18 +595,18 @@ TEST_CASE("audit show prints each run and its events") {
     Tmp t;
     auto log = open_log(t.path);
     REQUIRE(log.append(Stream::execution,
-                       std::vector<std::string>{
+                       objs({
                            R"({"run_id":"aaaa1111","timestamp":"2026-11-26T09:00:00Z","script_path":"old.py","return_code":0,"success":true,"execution_time":0.5,"ended":"exit"})",
-                           R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01Z","script_path":"scripts/vote.py","return_code":1,"success":false,"execution_time":1.25,"ended":"signal"})"})
+                           R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01Z","script_path":"scripts/vote.py","return_code":1,"success":false,"execution_time":1.25,"ended":"signal"})"}))
                 .ok());
     REQUIRE(log.append(Stream::events,
-                       std::vector<std::string>{
+                       objs({
                            R"({"run_id":"bbbb2222","seq":1,"timestamp":"2026-11-27T10:00:00Z","pid":7,"event":"open","args":["/etc/passwd","r"],"decision":"denied_by_hook"})",
                            R"({"run_id":"aaaa1111","seq":1,"event":"import","args":["json"],"decision":"allowed"})",
-                           R"({"run_id":"bbbb2222","seq":2,"event":"socket.connect","decision":"denied_by_kernel"})"})
+                           R"({"run_id":"bbbb2222","seq":2,"event":"socket.connect","decision":"denied_by_kernel"})"}))
                 .ok());
     REQUIRE(log.append(Stream::security,
-                       R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01Z","severity":"high","kind":"kernel_kill","message":"SIGSYS on connect"})")
+                       obj(R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01Z","severity":"high","kind":"kernel_kill","message":"SIGSYS on connect"})"))
                 .ok());
 
     std::string out;
