@@ -28,9 +28,11 @@ constexpr const char* kUsage = R"(usage: hive-py audit verify [LOG_DIR] [--key-f
 
   verify   check the hash chain of every log in LOG_DIR (default ./logs), rotated .gz files included.
            --key-file FILE   the HMAC key the logs were written with (policy monitoring.hmac_key_file)
-           exit status: 0 every chain intact, 1 a record was edited/deleted/inserted/reordered,
+           exit status: 0 every chain intact, 1 a record was edited/deleted/inserted/reordered or
+                        the end does not match the head,
                         2 usage error or unreadable directory
-           NB: records cut off the end of the newest file cannot be detected by a chain alone.
+           and each stream's end against its head (.NAME.head): records cut off the end, a deleted
+           stream file or one replaced by an older copy fail too.
   show     print runs from execution_audit.log with their events and security events.
            --run ID      only runs whose run_id starts with ID
            --since TIME  only runs at or after TIME (UTC, e.g. 2026-11-27 or 2026-11-27T10:00:00)
@@ -103,11 +105,11 @@ int cmd_verify(const std::vector<std::string>& args, std::ostream& out, std::ost
     int broken_streams = 0;
     for (const StreamSummary& s : r->streams) {
         out << s.name << ": ";
-        if (s.files == 0) {
+        if (s.files == 0 && s.issues == 0) {
             out << "no file, 0 records\n";
             continue;
         }
-        out << s.records << (s.records == 1 ? " record" : " records");
+        out << (s.files == 0 ? "no file, " : "") << s.records << (s.records == 1 ? " record" : " records");
         if (s.files > 1) out << " in " << s.files << " files";
         if (s.issues == 0) {
             out << ", chain intact\n";
@@ -120,7 +122,7 @@ int cmd_verify(const std::vector<std::string>& args, std::ostream& out, std::ost
         std::int64_t cap = key_problem ? 3 : std::int64_t(kMaxIssuesPrinted);
         for (std::int64_t i = 0; i < s.issues; ++i, ++next_issue) {
             const VerifyIssue& is = r->issues[next_issue];
-            if (i < cap) out << is.file << ":" << is.line << ": " << is.what << "\n";
+            if (i < cap) out << is.file << (is.line > 0 ? ":" + std::to_string(is.line) : "") << ": " << is.what << "\n";
         }
         if (s.issues > cap) out << "  ... " << s.issues - cap << " more problems in " << s.name << "\n";
         if (key_problem) {
@@ -130,6 +132,7 @@ int cmd_verify(const std::vector<std::string>& args, std::ostream& out, std::ost
                 << "\n";
         }
     }
+    for (const std::string& n : r->notes) out << "note: " << n << "\n";
     if (r->issues.empty()) {
         out << "OK: " << r->records << " records checked, every chain intact"
             << (!key ? " (SHA-256, no key)" : " (HMAC-SHA-256)") << "\n";

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "audit/head.h"
 #include "audit/record_format.h"
 #include "common/unique_fd.h"
 
@@ -147,6 +148,19 @@ std::string last_rotated_chain(const std::string& dir, const std::string& name) 
         if (last) return *last;
     }
     return std::string(kZeroChain);
+}
+
+// The chained records of every file of the stream: what a head counts, when it has to be rebuilt.
+std::int64_t count_records(const std::string& dir, const std::string& name) {
+    std::int64_t n = 0;
+    for (const std::string& file : stream_files(dir, name)) {
+        LineReader r;
+        if (!r.open(file).ok()) continue;
+        std::string line;
+        while (r.next(line))
+            if (split_chained_line(line)) ++n;
+    }
+    return n;
 }
 
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
@@ -287,10 +301,26 @@ Status AuditLog::append(Stream s, const std::vector<json::Object>& records) {
     std::int64_t size = st.st_size;
 
     const std::string_view key = o.hmac_key ? o.hmac_key->view() : std::string_view{};
+    const std::string hpath = head_path(o.dir, name);
+    UniqueFd head_fd(::open(hpath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!head_fd.valid()) return errno_error("open", hpath);
+    auto read = read_head(head_fd.get(), hpath, name, key);
+    if (!read.ok()) return read.error();
+
     auto tail = read_tail(fd.get(), size, path);
     if (!tail.ok()) return tail.error();
-    std::string prev = tail->chain ? *tail->chain : last_rotated_chain(o.dir, name);
     bool need_newline = !tail->ends_with_newline;  // a torn last line: don't glue our record onto it
+    Head head;
+    std::string prev;
+    if (read->state == HeadState::valid) {
+        // NB: from the head, not from the file: if the file lost its end, the gap stays visible.
+        head = read->head;
+        prev = head.chain;
+    } else {
+        prev = tail->chain ? *tail->chain : last_rotated_chain(o.dir, name);
+        head.records = count_records(o.dir, name);
+        if (head.records > 0 || read->state == HeadState::bad) head.rebuilt_at = head.records + 1;
+    }
 
     if (o.max_bytes > 0 && size > o.max_bytes) {
         fd.reset();
@@ -332,6 +362,10 @@ Status AuditLog::append(Stream s, const std::vector<json::Object>& records) {
         return w;
     }
     if (o.fsync && ::fsync(fd.get()) != 0) return errno_error("fsync", path);
+    head.records += std::int64_t(records.size());
+    head.chain = prev;
+    HIVE_TRY(write_head(head_fd.get(), hpath, name, head, key));
+    if (o.fsync && ::fsync(head_fd.get()) != 0) return errno_error("fsync", hpath);
     return {};
 }
 

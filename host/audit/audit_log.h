@@ -76,9 +76,12 @@ struct VerifyReport {
     std::int64_t records = 0;  // records checked over every stream
     std::vector<VerifyIssue> issues;  // empty = every chain intact
     std::vector<StreamSummary> streams;  // one per stream, in Stream order
+    std::vector<std::string> notes;      // what verify cannot vouch for, though nothing is wrong
 };
 
-// Check every stream's chain in `dir`, reading rotated (gzip) files in order before the live file.
+// Check every stream's chain in `dir`, reading rotated (gzip) files in order before the live file, and
+// its end against the stream's head (`.<name>.head`, rewritten with every append): records cut off the
+// end, a deleted stream file or one replaced by an older copy are issues too.
 Result<VerifyReport> verify(const std::string& dir, std::string_view hmac_key);
 
 // The HMAC key in a key file: its raw bytes, minus one trailing "\n" or "\r\n" (so `echo secret > f`

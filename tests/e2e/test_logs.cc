@@ -132,6 +132,49 @@ TEST_CASE("logs: editing, deleting or swapping records makes audit verify fail a
     }
 }
 
+TEST_CASE("logs: cutting the newest records, deleting a stream or restoring an older copy makes audit verify fail",
+          "[logs]") {
+    LogDir logs;
+    for (int i = 0; i < 3; ++i) REQUIRE(hive({"--log-dir", logs.path, "-c", "print(" + std::to_string(i) + ")"}).exit_code == 0);
+    const std::string f = logs.path + "/execution_audit.log";
+    const std::string older = read_file(f);
+    REQUIRE(hive({"--log-dir", logs.path, "-c", "print(3)"}).exit_code == 0);
+    REQUIRE(hive({"audit", "verify", logs.path}).exit_code == 0);
+    auto recs = lines(read_file(f));
+    REQUIRE(recs.size() == 4);
+    auto write = [&](const std::string& text) { std::ofstream(f, std::ios::trunc) << text; };
+    SECTION("the last record cut off") {
+        write(older);  // the first three lines, byte for byte: what `head -n 3` or a truncate leaves
+        auto v = hive({"audit", "verify", logs.path});
+        INFO(v.out << v.err);
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, f + ":4: the newest records were cut off: the head counts 4 records").size() == 1);
+        CHECK(grep(v.out, "FAILED").size() == 1);
+        // A later run does not paper over it.
+        REQUIRE(hive({"--log-dir", logs.path, "-c", "pass"}).exit_code == 0);
+        v = hive({"audit", "verify", logs.path});
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, f + ":4: record deleted, inserted or reordered").size() == 1);
+    }
+    SECTION("the stream file deleted") {
+        REQUIRE(std::remove(f.c_str()) == 0);
+        auto v = hive({"audit", "verify", logs.path});
+        INFO(v.out << v.err);
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, f + ": stream file deleted: the head counts 4 records").size() == 1);
+    }
+    SECTION("the file replaced by an older copy of itself") {
+        TempDir other("/var/tmp/hive-older-XXXXXX");
+        std::string copy = other.path + "/execution_audit.log";
+        std::ofstream(copy) << older;
+        REQUIRE(std::rename(copy.c_str(), f.c_str()) == 0);
+        auto v = hive({"audit", "verify", logs.path});
+        INFO(v.out << v.err);
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, "execution_audit.log: 3 records, 1 problem").size() == 1);
+    }
+}
+
 TEST_CASE("logs: 50 concurrent runs leave intact chains and exactly 50 run records", "[logs]") {
     LogDir logs;
     std::vector<std::thread> ts;

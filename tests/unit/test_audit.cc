@@ -318,9 +318,10 @@ TEST_CASE("HMAC chains need the key") {
 
     CHECK(check(t.path, key).issues.empty());
     auto wrong = check(t.path, "other-key");
-    CHECK(wrong.issues.size() == 8);
+    REQUIRE(wrong.issues.size() == 9);  // every record, and the head's signature
     CHECK(wrong.issues[0].what.find("HMAC key wrong") != std::string::npos);
-    CHECK(check(t.path, "").issues.size() == 8);
+    CHECK(wrong.issues[8].what.find("head unusable: signature does not match") != std::string::npos);
+    CHECK(check(t.path, "").issues.size() == 9);
 
     // The attacker edits record 3 and recomputes a plain SHA-256 chain from there on.
     std::string path = t.path + "/audit_events.log";
@@ -340,10 +341,10 @@ TEST_CASE("HMAC chains need the key") {
     lines.insert(lines.end(), forged.begin() + 1, forged.end());
     write_lines(path, lines);
 
-    // Without the key only the two untouched HMAC records look odd: the forgery itself passes a plain
-    // check, which is why keys exist.
+    // Without the key only the two untouched HMAC records and the signed head look odd: the forgery
+    // itself passes a plain check, which is why keys exist.
     auto plain = check(t.path, "");
-    REQUIRE(plain.issues.size() == 2);
+    REQUIRE(plain.issues.size() == 3);
     CHECK(plain.issues[1].line == 2);
     auto r = check(t.path, key);
     INFO(issues_text(r));
@@ -631,4 +632,187 @@ TEST_CASE("audit show prints each run and its events") {
     REQUIRE(run_cmd({"show", t.path, "--since", "2026-11-27T10:00:02Z"}, out) == 0);
     CHECK(out.find("no runs match") != std::string::npos);
     CHECK(run_cmd({"show", t.path, "--since", "yesterday"}, out) == 2);
+}
+
+// --- the head: the end of each chain is anchored ---------------------------------------------------
+
+namespace {
+
+std::string issue_with(const VerifyReport& r, const std::string& what) {
+    for (const auto& i : r.issues)
+        if (i.what.find(what) != std::string::npos) return i.file + ":" + std::to_string(i.line);
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("head: every append rewrites the stream's head, one fixed-size signed line") {
+    Tmp t;
+    auto log = open_log(t.path);
+    append_events(log, 1, 3);
+    append_events(log, 4, 2);
+    std::string head = read_lines(t.path + "/.audit_events.log.head").at(0);
+    auto lines = read_lines(t.path + "/audit_events.log");
+    CHECK(head.rfind("{\"stream\":\"audit_events.log\",\"records\":5,\"chain\":\"" + lines[4].substr(lines[4].size() - 66, 64) +
+                         "\",\"rebuilt_at\":0,\"sig\":\"",
+                     0) == 0);
+    CHECK(fs::file_size(t.path + "/.audit_events.log.head") == 320);
+    CHECK(check(t.path).issues.empty());
+    CHECK(check(t.path).notes.empty());
+}
+
+TEST_CASE("head: records cut off the end are found, and stay found after later appends") {
+    Tmp t;
+    auto log = open_log(t.path);
+    append_events(log, 1, 10, Stream::execution);
+    std::string path = t.path + "/execution_audit.log";
+    auto lines = read_lines(path);
+    SECTION("the last record") {
+        lines.pop_back();
+        write_lines(path, lines);
+        auto r = check(t.path);
+        INFO(issues_text(r));
+        REQUIRE(r.issues.size() == 1);
+        CHECK(r.issues[0].file == path);
+        CHECK(r.issues[0].line == 10);
+        CHECK(r.issues[0].what.find("the newest records were cut off: the head counts 10 records") == 0);
+        std::string out;
+        CHECK(run_cmd({"verify", t.path}, out) == 1);
+        CHECK(out.find("execution_audit.log: 9 records, 1 problem") != std::string::npos);
+        CHECK(out.find(path + ":10: the newest records were cut off") != std::string::npos);
+        // The next run continues from the head: the gap is still visible where it is.
+        append_events(log, 11, 2, Stream::execution);
+        r = check(t.path);
+        INFO(issues_text(r));
+        CHECK(issue_with(r, "record deleted, inserted or reordered") == path + ":10");
+    }
+    SECTION("the last three, the file's newline left intact") {
+        lines.resize(7);
+        write_lines(path, lines);
+        CHECK(issue_with(check(t.path), "the newest records were cut off") == path + ":8");
+    }
+    SECTION("the file emptied") {
+        write_lines(path, {});
+        CHECK(issue_with(check(t.path), "the head counts 10 records") == path + ":1");
+    }
+}
+
+TEST_CASE("head: a deleted stream file, or one replaced by an older copy, is found") {
+    Tmp t;
+    auto log = open_log(t.path);
+    append_events(log, 1, 4, Stream::execution);
+    std::string path = t.path + "/execution_audit.log";
+    std::string older = t.path + "/older-copy";
+    fs::copy_file(path, older);
+    append_events(log, 5, 3, Stream::execution);
+    CHECK(check(t.path).issues.empty());
+    SECTION("deleted") {
+        fs::remove(path);
+        auto r = check(t.path);
+        INFO(issues_text(r));
+        CHECK(issue_with(r, "stream file deleted: the head counts 7 records and no file is left") == path + ":0");
+        std::string out;
+        CHECK(run_cmd({"verify", t.path}, out) == 1);
+        CHECK(out.find(path + ": stream file deleted") != std::string::npos);
+    }
+    SECTION("replaced by an older copy") {
+        fs::copy_file(older, path, fs::copy_options::overwrite_existing);
+        auto r = check(t.path);
+        INFO(issues_text(r));
+        REQUIRE(r.issues.size() == 1);
+        CHECK(r.issues[0].what.find("head counts 7 records") != std::string::npos);
+    }
+    SECTION("replaced by another stream's file of the same length") {
+        Tmp other;
+        auto log2 = open_log(other.path);
+        append_events(log2, 100, 7, Stream::execution);
+        fs::copy_file(other.path + "/execution_audit.log", path, fs::copy_options::overwrite_existing);
+        auto r = check(t.path);
+        INFO(issues_text(r));
+        CHECK(issue_with(r, "the last record is not the one the head anchors") == path + ":7");
+    }
+}
+
+TEST_CASE("head: records appended behind hive-py's back are found") {
+    Tmp t;
+    auto log = open_log(t.path);
+    append_events(log, 1, 3);
+    std::string path = t.path + "/audit_events.log";
+    // A forger's correctly chained record (plain SHA-256, no key), the head left as it was.
+    fs::copy_file(t.path + "/.audit_events.log.head", t.path + "/saved-head");
+    append_events(log, 4, 1);
+    fs::copy_file(t.path + "/saved-head", t.path + "/.audit_events.log.head", fs::copy_options::overwrite_existing);
+    auto r = check(t.path);
+    INFO(issues_text(r));
+    REQUIRE(r.issues.size() == 1);
+    CHECK(r.issues[0].line == 4);
+    CHECK(r.issues[0].what.find("1 record(s) after the last one the head anchors") == 0);
+}
+
+TEST_CASE("head: it survives rotation, and a cut after rotation is found") {
+    Tmp t;
+    auto log = open_log(t.path, 2000);
+    for (int i = 0; i < 10; ++i) append_events(log, i * 5, 5);
+    REQUIRE(fs::exists(t.path + "/audit_events.log.1.gz"));
+    auto r = check(t.path);
+    INFO(issues_text(r));
+    CHECK(r.issues.empty());
+    CHECK(read_lines(t.path + "/.audit_events.log.head").at(0).find("\"records\":50,") != std::string::npos);
+    fs::remove(t.path + "/audit_events.log");  // the live file: the newest records
+    r = check(t.path);
+    CHECK(issue_with(r, "the newest records were cut off: the head counts 50 records") != "");
+}
+
+TEST_CASE("head: a missing or damaged head fails verify; the next append rebuilds it, and verify says so") {
+    Tmp t;
+    auto log = open_log(t.path);
+    append_events(log, 1, 4);
+    const std::string head = t.path + "/.audit_events.log.head";
+    SECTION("missing") {
+        fs::remove(head);
+        auto r = check(t.path);
+        CHECK(issue_with(r, "no head: the end of the chain is not anchored") == head + ":0");
+    }
+    SECTION("edited") {
+        auto text = read_lines(head).at(0);
+        text.replace(text.find("\"records\":4"), 11, "\"records\":3");
+        write_lines(head, {text});
+        CHECK(issue_with(check(t.path), "head unusable: signature does not match") == head + ":0");
+    }
+    fs::remove(head);
+    append_events(log, 5, 1);
+    auto r = check(t.path);
+    INFO(issues_text(r));
+    CHECK(r.issues.empty());
+    REQUIRE(r.notes.size() == 1);
+    CHECK(r.notes[0] == head + ": the head was rebuilt from the files at record 5 (it was missing or unusable then): "
+                               "records cut off before that point would not show");
+    std::string out;
+    CHECK(run_cmd({"verify", t.path}, out) == 0);
+    CHECK(out.find("note: " + head + ": the head was rebuilt") != std::string::npos);
+}
+
+TEST_CASE("head: with an HMAC key, a head recomputed without the key is refused") {
+    Tmp t;
+    const std::string key = "s3cret-key";
+    auto log = open_log(t.path, 10 << 20, key);
+    append_events(log, 1, 5);
+    CHECK(check(t.path, key).issues.empty());
+    // The attacker cuts the last record and writes a plain-SHA-256 head for what is left.
+    std::string path = t.path + "/audit_events.log";
+    auto lines = read_lines(path);
+    lines.pop_back();
+    write_lines(path, lines);
+    Tmp scratch;
+    write_lines(scratch.path + "/audit_events.log", lines);
+    fs::remove(t.path + "/.audit_events.log.head");
+    {
+        auto forger = open_log(scratch.path);
+        append_events(forger, 99, 1);  // makes the forger's head: rebuilt, unsigned
+    }
+    auto forged_head = read_lines(scratch.path + "/.audit_events.log.head").at(0);
+    write_lines(t.path + "/.audit_events.log.head", {forged_head});
+    auto r = check(t.path, key);
+    INFO(issues_text(r));
+    CHECK(issue_with(r, "head unusable: signature does not match (head edited or forged, or the HMAC key is wrong)") != "");
 }
