@@ -90,6 +90,7 @@ Result<std::shared_ptr<const Secret>> read_key_file(const std::string& path);
 
 // `hive-py audit verify|show ...`: argv after "audit". Prints to stdout/stderr, returns an exit code.
 int audit_command(const std::vector<std::string>& args);
-int audit_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `colour`: ANSI colours in show's timeline (the one-argument form: when stdout is a terminal).
+int audit_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool colour = false);
 
 }  // namespace hive::audit

@@ -309,6 +309,103 @@ TEST_CASE("logs: audit show prints a readable timeline of a run", "[logs]") {
     CHECK(s.out.find("open") != std::string::npos);
 }
 
+TEST_CASE("logs: audit show and verify read the directory a plain run wrote to", "[logs]") {
+    LogDir logs;
+    TempDir cwd;
+    RunOptions ro;
+    ro.cwd = cwd.path;  // a ./logs here would be the old default: there is none
+    ro.env_extra = {{"HIVE_LOG_DIR", logs.path}};
+    auto r = hive({"-c", "print('plain run')"}, ro);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(exists(logs.path + "/execution_audit.log"));
+    auto s = hive({"audit", "show"}, ro);
+    INFO(s.out << s.err);
+    CHECK(s.exit_code == 0);
+    CHECK(grep(s.out, "ok rc=0").size() == 1);
+    CHECK(grep(s.out, "-c print('plain run')").size() == 1);
+    auto v = hive({"audit", "verify"}, ro);
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+    CHECK(grep(v.out, "OK: ").size() == 1);
+    // With nothing logged there yet: one line naming the directory, exit 2.
+    LogDir empty;
+    std::string gone = empty.path + "/never";
+    ro.env_extra = {{"HIVE_LOG_DIR", gone}};
+    s = hive({"audit", "show"}, ro);
+    CHECK(s.exit_code == 2);
+    CHECK(lines(s.err).size() == 1);
+    CHECK(s.err.find(gone) != std::string::npos);
+}
+
+TEST_CASE("logs: audit show neutralises the control bytes a script puts in its events", "[logs]") {
+    LogDir logs;
+    // An event name and arguments that would retitle the terminal, clear it and turn it red.
+    auto r = hive({"--log-dir", logs.path, "-c",
+                   "import sys\nsys.audit('os.\\x1b]0;PWNED\\x07x', '\\x1b[2J\\x1b[31m', '\\x9b1m', '\\u202eevil')\n"
+                   "try:\n    open('/etc/shadow')\nexcept OSError: pass\n"});
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(grep(logs.events(), "\"event\":\"os.\\u001b]0;PWNED\\u0007x\"").size() == 1);
+    for (const char* extra : {"--all", "--json"}) {
+        auto s = hive({"audit", "show", logs.path, extra});
+        INFO(extra << ": " << s.out << s.err);
+        CHECK(s.exit_code == 0);
+        CHECK(s.out.find("PWNED") != std::string::npos);
+        for (char ch : s.out) {
+            unsigned char u = static_cast<unsigned char>(ch);
+            CHECK((u >= 0x20 || u == '\n'));
+            CHECK(u < 0x7f);  // here: no other non-ASCII text was logged
+        }
+    }
+    auto s = hive({"audit", "show", logs.path, "--all"});
+    CHECK(s.out.find("os.\\x1b]0;PWNED\\x07x") != std::string::npos);
+    CHECK(s.out.find("\\x1b[2J\\x1b[31m, \\u009b1m, \\u202eevil") != std::string::npos);
+}
+
+TEST_CASE("logs: audit show filters a real trail, and its --json feeds jq", "[logs]") {
+    LogDir logs;
+    TempDir d;
+    auto reader = d.file("reader.py", "open('/usr/lib/python3.11/os.py').close()\n");
+    auto snoop = d.file("snoop.py", "try:\n    open('/etc/shadow')\nexcept OSError: pass\nimport json\n");
+    REQUIRE(hive({"--log-dir", logs.path, reader}).exit_code == 0);
+    REQUIRE(hive({"--log-dir", logs.path, snoop}).exit_code == 0);
+
+    auto all = hive({"audit", "show", logs.path});
+    INFO(all.out << all.err);
+    CHECK(grep(all.out, "reader.py").size() == 1);
+    CHECK(grep(all.out, "snoop.py").size() == 1);
+    CHECK(grep(all.out, "1 denied").size() == 1);
+    CHECK(grep(all.out, "denied_by_hook    /etc/shadow").size() == 1);
+
+    auto denied = hive({"audit", "show", logs.path, "--denied"});
+    CHECK(grep(denied.out, "reader.py").empty());
+    CHECK(grep(denied.out, "/etc/shadow").size() == 1);
+    auto by_script = hive({"audit", "show", logs.path, "--script", reader});
+    CHECK(grep(by_script.out, "reader.py").size() == 1);
+    CHECK(grep(by_script.out, "snoop.py").empty());
+    auto imports = hive({"audit", "show", logs.path, "--event", "import", "--since", "1h"});
+    CHECK(grep(imports.out, "import ").size() >= 1);
+    CHECK(grep(imports.out, "snoop.py").size() == 1);
+    auto future = hive({"audit", "show", logs.path, "--since", "2999-01-01"});
+    CHECK(grep(future.out, "no runs match").size() == 1);
+
+    auto js = hive({"audit", "show", logs.path, "--denied", "--json"});
+    REQUIRE(js.exit_code == 0);
+    auto jq = run({"/usr/bin/jq", "-r", "select(.type == \"event\") | \"\\(.event) \\(.args[0]) \\(.decision)\""},
+                  {.stdin_data = js.out});
+    INFO(jq.err);
+    CHECK(jq.exit_code == 0);
+    CHECK(jq.out == "open /etc/shadow denied_by_hook\n");
+
+    for (std::vector<std::string> bad : {std::vector<std::string>{"audit", "show", logs.path, "--since", "soon"},
+                                         {"audit", "show", logs.path, "--nope"},
+                                         {"audit", "verify", logs.path, "--json"}}) {
+        auto u = hive(bad);
+        CHECK(u.exit_code == 2);
+        CHECK(u.out.empty());
+        CHECK(lines(u.err).size() == 1);
+    }
+}
+
 TEST_CASE("logs: the log directory can never be inside a writable path", "[logs]") {
     TempDir d;
     auto r = hive({"--log-dir", d.path + "/logs", "-c", "print(1)"});

@@ -592,37 +592,82 @@ TEST_CASE("audit verify --key-file") {
     CHECK(out.find("pass --key-file") != std::string::npos);
 }
 
-TEST_CASE("audit show prints each run and its events") {
+TEST_CASE("audit show prints each run and its notable events") {
     Tmp t;
     auto log = open_log(t.path);
     REQUIRE(log.append(Stream::execution,
                        objs({
-                           R"({"run_id":"aaaa1111","timestamp":"2026-11-26T09:00:00Z","script_path":"old.py","return_code":0,"success":true,"execution_time":0.5,"ended":"exit"})",
-                           R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01Z","script_path":"scripts/vote.py","return_code":1,"success":false,"execution_time":1.25,"ended":"signal"})"}))
+                           R"({"run_id":"aaaa1111","timestamp":"2026-11-26T09:00:00.000001Z","script_path":"/srv/old.py","return_code":0,"success":true,"execution_time":0.5,"ended":"exit","events":2,"denials":0,"alerts":[]})",
+                           R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01.500000Z","script_path":"/srv/scripts/vote.py","return_code":1,"success":false,"execution_time":1.25,"ended":"signal","events":4,"denials":2,"alerts":["run_failed"]})"}))
                 .ok());
     REQUIRE(log.append(Stream::events,
                        objs({
-                           R"({"run_id":"bbbb2222","seq":1,"timestamp":"2026-11-27T10:00:00Z","pid":7,"event":"open","args":["/etc/passwd","r"],"decision":"denied_by_hook"})",
-                           R"({"run_id":"aaaa1111","seq":1,"event":"import","args":["json"],"decision":"allowed"})",
-                           R"({"run_id":"bbbb2222","seq":2,"event":"socket.connect","decision":"denied_by_kernel"})"}))
+                           R"({"run_id":"bbbb2222","seq":1,"timestamp":"2026-11-27T10:00:00.123456Z","pid":7,"event":"open","kind":"file","args":["/etc/passwd","r"],"decision":"denied_by_hook"})",
+                           R"({"run_id":"aaaa1111","seq":1,"timestamp":"2026-11-26T09:00:00Z","event":"import","kind":"other","args":["json"],"decision":"allowed"})",
+                           R"({"run_id":"aaaa1111","seq":2,"timestamp":"2026-11-26T09:00:00Z","event":"open","kind":"file","args":["/srv/data.csv"],"decision":"allowed"})",
+                           R"({"run_id":"bbbb2222","seq":2,"timestamp":"2026-11-27T10:00:00.2Z","event":"socket.connect","kind":"socket","args":["10.0.0.1:443"],"decision":"denied_by_kernel"})",
+                           R"({"run_id":"bbbb2222","seq":3,"timestamp":"2026-11-27T10:00:00.3Z","event":"import","kind":"other","args":["csv"],"decision":"allowed"})",
+                           R"({"run_id":"bbbb2222","seq":4,"timestamp":"2026-11-27T10:00:00.4Z","event":"os.\u001b]0;PWNED\u0007x","kind":"other","args":["\u001b[2J","\u009b31m","\u202egnp.exe"],"decision":"allowed"})"}))
                 .ok());
     REQUIRE(log.append(Stream::security,
-                       obj(R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01Z","severity":"high","kind":"kernel_kill","message":"SIGSYS on connect"})"))
+                       objs({R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:00.5Z","severity":"medium","kind":"denied","message":"open denied by the audit hook","event":{"run_id":"bbbb2222","seq":1,"event":"open","decision":"denied_by_hook"}})",
+                             R"({"run_id":"bbbb2222","timestamp":"2026-11-27T10:00:01Z","severity":"high","kind":"kernel_kill","message":"SIGSYS on connect"})"}))
                 .ok());
 
     std::string out;
     REQUIRE(run_cmd({"show", t.path}, out) == 0);
-    CHECK(out.find("2026-11-26T09:00:00Z  run aaaa1111  old.py  rc=0  success  0.500s  ended=exit") !=
-          std::string::npos);
-    CHECK(out.find("2026-11-27T10:00:01Z  run bbbb2222  scripts/vote.py  rc=1  FAILED  1.250s  ended=signal") !=
-          std::string::npos);
-    CHECK(out.find("    1  open                      denied_by_hook    /etc/passwd, r") != std::string::npos);
-    CHECK(out.find("socket.connect") != std::string::npos);
-    CHECK(out.find("security  high      kernel_kill: SIGSYS on connect") != std::string::npos);
+    INFO(out);
+    CHECK(out.find("2026-11-26 09:00:00Z  aaaa1111  ok rc=0  0.500s  /srv/old.py  2 events\n") != std::string::npos);
+    CHECK(out.find("2026-11-27 10:00:01Z  bbbb2222  FAILED rc=1 (signal)  1.250s  /srv/scripts/vote.py  4 events, "
+                   "2 denied, 1 alert\n") != std::string::npos);
+    CHECK(out.find("    10:00:00.123  open                denied_by_hook    /etc/passwd, r\n") != std::string::npos);
+    CHECK(out.find("    10:00:00.2  socket.connect      denied_by_kernel  10.0.0.1:443\n") != std::string::npos);
+    CHECK(out.find("    10:00:01  kernel_kill         high              SIGSYS on connect\n") != std::string::npos);
+    CHECK(out.find("open denied by the audit hook") == std::string::npos);  // the denial's mirror: shown once
+    CHECK(out.find("(2 more events: --all shows them)") != std::string::npos);
+    CHECK(out.find("/srv/data.csv") == std::string::npos);  // an allowed read: not notable
+    CHECK(out.find('\033') == std::string::npos);           // no colour when not asked for
+
+    // --all: every event, with the script's control bytes shown escaped, never raw.
+    REQUIRE(run_cmd({"show", t.path, "--all"}, out) == 0);
+    CHECK(out.find("/srv/data.csv") != std::string::npos);
+    CHECK(out.find("os.\\x1b]0;PWNED\\x07x") != std::string::npos);
+    CHECK(out.find("\\x1b[2J, \\u009b31m, \\u202egnp.exe") != std::string::npos);
+    for (char ch : out) {
+        unsigned char u = static_cast<unsigned char>(ch);
+        CHECK((u >= 0x20 || u == '\n'));
+    }
+    CHECK(out.find("\xc2\x9b") == std::string::npos);
+    CHECK(out.find("\xe2\x80\xae") == std::string::npos);
 
     REQUIRE(run_cmd({"show", t.path, "--run", "bbbb"}, out) == 0);
     CHECK(out.find("aaaa1111") == std::string::npos);
     CHECK(out.find("/etc/passwd") != std::string::npos);
+
+    REQUIRE(run_cmd({"show", t.path, "--denied"}, out) == 0);
+    CHECK(out.find("aaaa1111") == std::string::npos);
+    CHECK(out.find("/etc/passwd") != std::string::npos);
+    CHECK(out.find("kernel_kill") == std::string::npos);
+    CHECK(out.find("more events") == std::string::npos);
+
+    REQUIRE(run_cmd({"show", t.path, "--event", "import"}, out) == 0);
+    CHECK(out.find("    09:00:00  import                                json\n") != std::string::npos);
+    CHECK(out.find("csv") != std::string::npos);
+    CHECK(out.find("/etc/passwd") == std::string::npos);
+    REQUIRE(run_cmd({"show", t.path, "--event", "socket"}, out) == 0);
+    CHECK(out.find("aaaa1111") == std::string::npos);
+    CHECK(out.find("socket.connect") != std::string::npos);
+    REQUIRE(run_cmd({"show", t.path, "--event", "subprocess"}, out) == 0);
+    CHECK(out.find("no runs match") != std::string::npos);
+
+    REQUIRE(run_cmd({"show", t.path, "--script", "vote.py"}, out) == 0);
+    CHECK(out.find("aaaa1111") == std::string::npos);
+    CHECK(out.find("bbbb2222") != std::string::npos);
+    REQUIRE(run_cmd({"show", t.path, "--script", "/srv/old.py"}, out) == 0);
+    CHECK(out.find("bbbb2222") == std::string::npos);
+    CHECK(out.find("aaaa1111") != std::string::npos);
+    REQUIRE(run_cmd({"show", t.path, "--script", "ote.py"}, out) == 0);
+    CHECK(out.find("no runs match") != std::string::npos);
 
     REQUIRE(run_cmd({"show", t.path, "--since", "2026-11-27"}, out) == 0);
     CHECK(out.find("aaaa1111") == std::string::npos);
@@ -631,7 +676,50 @@ TEST_CASE("audit show prints each run and its events") {
     CHECK(out.find("bbbb2222") != std::string::npos);
     REQUIRE(run_cmd({"show", t.path, "--since", "2026-11-27T10:00:02Z"}, out) == 0);
     CHECK(out.find("no runs match") != std::string::npos);
-    CHECK(run_cmd({"show", t.path, "--since", "yesterday"}, out) == 2);
+    REQUIRE(run_cmd({"show", t.path, "--since", "2d"}, out) == 0);  // these runs are older than that
+    CHECK(out.find("no runs match") != std::string::npos);
+    REQUIRE(run_cmd({"show", t.path, "--since", "100000d"}, out) == 0);
+    CHECK(out.find("bbbb2222") != std::string::npos);
+
+    // --json: one object per line, the records as stored minus the chain fields, with their type.
+    REQUIRE(run_cmd({"show", t.path, "--run", "bbbb", "--json"}, out) == 0);
+    auto ls = [&] {
+        std::vector<std::string> v;
+        std::istringstream in(out);
+        for (std::string l; std::getline(in, l);) v.push_back(l);
+        return v;
+    }();
+    REQUIRE(ls.size() == 1 + 4 + 2);
+    CHECK(ls[0].rfind(R"({"type":"run","run_id":"bbbb2222","timestamp":)", 0) == 0);
+    CHECK(ls[1].rfind(R"({"type":"event","run_id":"bbbb2222","seq":1,)", 0) == 0);
+    CHECK(ls[5].rfind(R"({"type":"security",)", 0) == 0);
+    CHECK(out.find("\"prev\"") == std::string::npos);
+    CHECK(out.find(R"("event":"os.\u001b]0;PWNED\u0007x")") != std::string::npos);
+    CHECK(out.find(R"("\u009b31m","\u202egnp.exe")") != std::string::npos);
+    REQUIRE(run_cmd({"show", t.path, "--json", "--run", "zzzz"}, out) == 0);
+    CHECK(out.empty());
+
+    // Colour, when asked for (stdout a terminal).
+    std::ostringstream o, e;
+    REQUIRE(audit_command({"show", t.path}, o, e, true) == 0);
+    CHECK(o.str().find("\033[31mFAILED\033[0m") != std::string::npos);
+
+    // Usage errors: one line, exit 2.
+    for (std::vector<std::string> bad : {std::vector<std::string>{"show", t.path, "--since", "yesterday"},
+                                         {"show", t.path, "--bogus"},
+                                         {"show", t.path, "--run"},
+                                         {"show", t.path, "--denied=yes"},
+                                         {"show", t.path, "extra"},
+                                         {"show", t.path + "/nope"},
+                                         {"frobnicate"},
+                                         {}}) {
+        std::ostringstream bo, be;
+        CHECK(audit_command(bad, bo, be) == 2);
+        CHECK(bo.str().empty());
+        const std::string said = be.str();
+        INFO(said);
+        CHECK(std::count(said.begin(), said.end(), '\n') == 1);
+    }
 }
 
 // --- the head: the end of each chain is anchored ---------------------------------------------------
