@@ -108,6 +108,7 @@ std::string to_yaml(const Policy& p) {
     yaml_scalar(o, 4, "sample_interval_ms", std::to_string(m.sample_interval_ms));
     yaml_scalar(o, 4, "log_max_bytes", std::to_string(m.log_max_bytes));
     yaml_scalar(o, 4, "hmac_key_file", json::quote(m.hmac_key_file));
+    yaml_scalar(o, 4, "syslog_socket", json::quote(m.syslog_socket));
     yaml_scalar(o, 2, "enforcement", to_string(p.enforcement));
     return o;
 }
@@ -146,7 +147,8 @@ std::string to_json(const Policy& p) {
         .add("alert_command", m.alert_command)
         .add("sample_interval_ms", m.sample_interval_ms)
         .add("log_max_bytes", m.log_max_bytes)
-        .add("hmac_key_file", m.hmac_key_file);
+        .add("hmac_key_file", m.hmac_key_file)
+        .add("syslog_socket", m.syslog_socket);
     json::Object sec;
     sec.add_raw("execution", ex.str())
         .add_raw("filesystem", fs.str())
@@ -177,6 +179,7 @@ bool equivalent(const Policy& a, const Policy& b) {
            ma.alert_thresholds.execution_time == mb.alert_thresholds.execution_time &&
            ma.alert_command == mb.alert_command && ma.sample_interval_ms == mb.sample_interval_ms &&
            ma.log_max_bytes == mb.log_max_bytes && ma.hmac_key_file == mb.hmac_key_file &&
+           ma.syslog_socket == mb.syslog_socket &&
            a.enforcement == b.enforcement;
 }
 

@@ -460,7 +460,7 @@ Status parse_monitoring(const Parser& P, const Entry& sec, Policy::Monitoring& m
     std::vector<Entry> es;
     HIVE_TRY(read_map(P, sec.value, value_mark(sec), base,
                       {"log_level", "alert_thresholds", "alert_command", "sample_interval_ms", "log_max_bytes",
-                       "hmac_key_file"},
+                       "hmac_key_file", "syslog_socket"},
                       es));
     for (const auto& e : es) {
         const std::string p = base + "." + e.name;
@@ -506,6 +506,16 @@ Status parse_monitoring(const Parser& P, const Entry& sec, Policy::Monitoring& m
                 HIVE_TRY(read_string(P, e, p, s));
                 HIVE_TRY(resolve_path(P, value_mark(e), p, s));
                 mo.hmac_key_file = s;
+            }
+        }
+        if (e.name == "syslog_socket") {
+            if (e.value.IsScalar() && !is_plain(e.value) && e.value.Scalar().empty()) {
+                mo.syslog_socket.clear();
+            } else {
+                std::string s;
+                HIVE_TRY(read_string(P, e, p, s));
+                HIVE_TRY(resolve_path(P, value_mark(e), p, s));
+                mo.syslog_socket = s;
             }
         }
     }
