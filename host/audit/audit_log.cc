@@ -275,7 +275,7 @@ Status AuditLog::append(Stream s, const json::Object& record) {
     return append(s, std::vector<json::Object>{record});
 }
 
-Status AuditLog::append(Stream s, const std::vector<json::Object>& records) {
+Status AuditLog::append(Stream s, const std::vector<json::Object>& records, std::vector<std::string>* written) {
     if (records.empty()) return {};
     const LogOptions& o = impl_->opts;
     const std::string name = file_name(s);
@@ -336,6 +336,7 @@ Status AuditLog::append(Stream s, const std::vector<json::Object>& records) {
     for (const json::Object& r : records) total += r.open_text().size() + 160;
     buf.reserve(total + 1);
     if (need_newline) buf += '\n';
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // each line in buf, for `written`
     for (const json::Object& r : records) {
         std::size_t start = buf.size();
         std::string_view body = r.open_text();
@@ -347,7 +348,9 @@ Status AuditLog::append(Stream s, const std::vector<json::Object>& records) {
         prev = chain_value(key, prev, std::string_view(buf).substr(start));
         buf += ",\"chain\":\"";
         buf += prev;
-        buf += "\"}\n";
+        buf += "\"}";
+        if (written) spans.emplace_back(start, buf.size() - start);
+        buf += '\n';
     }
 
     // One write() of the whole buffer on an O_APPEND fd. If it fails part-way (ENOSPC), cut the file
@@ -366,6 +369,8 @@ Status AuditLog::append(Stream s, const std::vector<json::Object>& records) {
     head.chain = prev;
     HIVE_TRY(write_head(head_fd.get(), hpath, name, head, key));
     if (o.fsync && ::fsync(head_fd.get()) != 0) return errno_error("fsync", hpath);
+    if (written)
+        for (auto [at, len] : spans) written->emplace_back(buf, at, len);
     return {};
 }
 

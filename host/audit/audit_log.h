@@ -48,7 +48,8 @@ public:
     // Append records to one stream, under one lock: each record's text as json::Object made it, with
     // the chain fields written after its last member (the record is not parsed or copied first). Either
     // all lines land or an error says why.
-    Status append(Stream s, const std::vector<json::Object>& records);
+    // `written`, when given, receives each line as it landed (chain fields included, no newline).
+    Status append(Stream s, const std::vector<json::Object>& records, std::vector<std::string>* written = nullptr);
     Status append(Stream s, const json::Object& record);
     const std::string& dir() const;
 

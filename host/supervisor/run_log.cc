@@ -45,10 +45,21 @@ LogLevel level_of_severity(const std::string& s) {
                        : LogLevel::critical;
 }
 
+// RFC 5424 severities: alerts are alerts; security events by their own severity.
+int syslog_severity(const std::string& severity, const std::string& kind) {
+    if (kind == "alert") return 1;
+    return severity == "low" ? 6 : severity == "medium" ? 5 : severity == "high" ? 4 : 2;
+}
+
 }  // namespace
 
 RunLog::RunLog(std::string run_id, const Policy& policy, audit::AuditLog log)
-    : run_id_(std::move(run_id)), log_(std::move(log)), threshold_(policy.monitoring.log_level) {}
+    : run_id_(std::move(run_id)), log_(std::move(log)), threshold_(policy.monitoring.log_level) {
+    if (!policy.monitoring.syslog_socket.empty()) {
+        syslog_ = std::make_unique<audit::SyslogExport>(policy.monitoring.syslog_socket);
+        report_syslog_failures();
+    }
+}
 
 void RunLog::keep(audit::Stream s, LogLevel level, json::Object&& record) {
     // LogLevel is ordered debug < info < warning < error < critical.
@@ -59,9 +70,53 @@ void RunLog::keep(audit::Stream s, LogLevel level, json::Object&& record) {
 void RunLog::write(audit::Stream s) {
     auto& p = pending_records_[int(s)];
     if (p.empty()) return;
-    Status st = log_.append(s, p);
+    const bool exported = syslog_ && syslog_->connected() &&
+                          (s == audit::Stream::security || s == audit::Stream::execution);
+    std::vector<std::string> lines;
+    Status st = log_.append(s, p, exported ? &lines : nullptr);
     if (!st.ok()) errors_.push_back(st.error().message);
+    if (exported && st.ok()) export_written(s, lines);
     p.clear();
+    if (s == audit::Stream::security) pending_security_meta_.clear();
+}
+
+void RunLog::export_written(audit::Stream s, const std::vector<std::string>& lines) {
+    const std::string now = iso_now();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        audit::SyslogExport::Message m;
+        m.timestamp = now;
+        m.record = lines[i];
+        // The chain value is the line's last field: `..."chain":"<64 hex>"}`.
+        const std::string chain = lines[i].size() > 66 ? lines[i].substr(lines[i].size() - 66, 64) : "";
+        m.params = {{"run_id", run_id_}, {"stream", audit::file_name(s)}, {"chain", chain}};
+        if (s == audit::Stream::execution) {
+            m.msgid = "run";
+            m.severity = denials_ > 0 || alerted_ ? 4 : 6;
+            m.params.emplace_back("events", std::to_string(events_));
+            m.params.emplace_back("denials", std::to_string(denials_));
+        } else {
+            const SecurityMeta meta = i < pending_security_meta_.size() ? pending_security_meta_[i] : SecurityMeta{};
+            m.msgid = meta.kind == "alert" ? "alert" : "security";
+            m.severity = syslog_severity(meta.severity, meta.kind);
+            m.params.emplace_back("severity", meta.severity);
+            m.params.emplace_back("kind", meta.kind);
+        }
+        syslog_->send(m);
+    }
+}
+
+// New syslog failures become one security event of the run (kept locally; the export may be down).
+void RunLog::report_syslog_failures() {
+    if (!syslog_) return;
+    std::vector<std::string> f = syslog_->failures();
+    if (f.size() <= syslog_failures_reported_) return;
+    std::string what;
+    for (std::size_t i = syslog_failures_reported_; i < f.size(); ++i) what += (what.empty() ? "" : "; ") + f[i];
+    syslog_failures_reported_ = f.size();
+    security_event("high", "syslog_unreachable",
+                   "syslog export to " + syslog_->path() + " failed: " + what +
+                       " (the local audit trail is complete; the central copy is not)",
+                   "", nullptr);
 }
 
 std::optional<json::Object> RunLog::adopt(const std::string& text, const char* what) {
@@ -127,7 +182,15 @@ void RunLog::security(const std::string& severity, const std::string& kind, cons
     json::Object o;
     o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
         .add("message", message).add_raw(extra_key, extra_json);
+    keep_security(severity, kind, std::move(o));
+}
+
+void RunLog::keep_security(const std::string& severity, const std::string& kind, json::Object&& o) {
+    if (kind == "alert") alerted_ = true;
+    const std::size_t before = pending_records_[int(audit::Stream::security)].size();
     keep(audit::Stream::security, level_of_severity(severity), std::move(o));
+    if (pending_records_[int(audit::Stream::security)].size() > before)
+        pending_security_meta_.push_back(SecurityMeta{severity, kind});
 }
 
 void RunLog::security_event(const std::string& severity, const std::string& kind, const std::string& message,
@@ -136,7 +199,7 @@ void RunLog::security_event(const std::string& severity, const std::string& kind
     o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
         .add("message", message);
     if (extra) o.add(extra_key, *extra);
-    keep(audit::Stream::security, level_of_severity(severity), std::move(o));
+    keep_security(severity, kind, std::move(o));
 }
 
 void RunLog::sample(json::Object&& o) { keep(audit::Stream::resource, LogLevel::info, std::move(o)); }
@@ -154,8 +217,16 @@ void RunLog::flush() {
 
 void RunLog::finish(json::Object&& record) {
     flush();
+    report_syslog_failures();  // what the security events' export met, before the run record
+    write(audit::Stream::security);
     keep(audit::Stream::execution, LogLevel::critical, std::move(record));
     write(audit::Stream::execution);
+    if (syslog_ && !syslog_->failures().empty()) {
+        std::string what;
+        for (const auto& f : syslog_->failures()) what += (what.empty() ? "" : "; ") + f;
+        std::fprintf(stderr, "hive-py: warning: syslog export to %s failed: %s (run %s: the local audit trail is complete)\n",
+                     syslog_->path().c_str(), what.c_str(), run_id_.c_str());
+    }
 }
 
 void RunLog::finish(const std::string& record) {

@@ -5,15 +5,21 @@
 // events are INFO when allowed or counted and ERROR when denied; security events are
 // INFO/WARNING/ERROR/CRITICAL for severity low/medium/high/critical; samples are INFO; the run record
 // is always kept.
+// With monitoring.syslog_socket, every run record and security event the trail keeps is also sent as
+// RFC 5424 syslog (audit/syslog_export.h), with its chain value. A socket that is missing or refuses
+// messages never costs the run: the failure is a security event of the run (syslog_unreachable) and one
+// `hive-py: warning:` line on stderr, written by finish().
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "audit/audit_log.h"
+#include "audit/syslog_export.h"
 #include "channel/event.h"
 #include "channel/ring.h"
 #include "channel/sequence.h"
@@ -65,12 +71,23 @@ private:
     void write(audit::Stream s);
     void security_event(const std::string& severity, const std::string& kind, const std::string& message,
                         const std::string& extra_key, const json::Object* extra);
+    void keep_security(const std::string& severity, const std::string& kind, json::Object&& record);
     std::optional<json::Object> adopt(const std::string& text, const char* what);
+
+    void export_written(audit::Stream s, const std::vector<std::string>& lines);
+    void report_syslog_failures();
 
     std::string run_id_;
     audit::AuditLog log_;
     LogLevel threshold_;
     std::vector<json::Object> pending_records_[4];  // by audit::Stream
+    struct SecurityMeta {
+        std::string severity, kind;
+    };
+    std::vector<SecurityMeta> pending_security_meta_;  // beside pending_records_[security], for syslog
+    std::unique_ptr<audit::SyslogExport> syslog_;
+    std::size_t syslog_failures_reported_ = 0;
+    bool alerted_ = false;
     std::vector<std::string> errors_;
     std::uint64_t seq_ = 0, events_ = 0, denials_ = 0, startup_events_ = 0;
     std::size_t pending_ = 0;
