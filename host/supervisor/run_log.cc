@@ -45,6 +45,31 @@ LogLevel level_of_severity(const std::string& s) {
                        : LogLevel::critical;
 }
 
+constexpr std::size_t kMaxDenialsListed = 100;
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// The policy key behind a denied event, from its name and arguments (see RunLog::Denial).
+std::string rule_of(const std::string& ev, const std::vector<std::string>& args, channel::Decision d) {
+    if (d == channel::Decision::denied_by_kernel)
+        return starts_with(ev, "socket") || starts_with(ev, "network") ? "security.network.allowed_domains"
+                                                                      : "the kernel (Landlock or seccomp)";
+    if (ev == "import" || ev == "hive.import") return "security.imports";
+    if (starts_with(ev, "socket")) return "security.network.allowed_domains";
+    if (starts_with(ev, "subprocess") || starts_with(ev, "os.exec") || starts_with(ev, "os.posix_spawn") ||
+        ev == "os.system" || ev == "os.spawn" || ev == "os.fork" || ev == "os.startfile")
+        return "security.execution.allow_subprocess";
+    if (ev == "os.remove" || ev == "os.rmdir" || ev == "shutil.rmtree" || ev == "os.chmod" || ev == "os.chown" ||
+        ev == "os.truncate" || ev == "os.rename")
+        return "security.filesystem.blocked_operations or allowed_paths";
+    if (ev == "open" && args.size() >= 2) {
+        const std::string& mode = args[1];
+        bool writes = mode.find_first_of("wax+") != std::string::npos;
+        return writes ? "security.filesystem.allowed_paths" : "security.filesystem (readable paths)";
+    }
+    return "security.filesystem";
+}
+
 // RFC 5424 severities: alerts are alerts; security events by their own severity.
 int syslog_severity(const std::string& severity, const std::string& kind) {
     if (kind == "alert") return 1;
@@ -152,6 +177,9 @@ void RunLog::take(channel::Drained&& d) {
         o.add("run_id", run_id_).add("seq", std::int64_t(next_seq())).add("timestamp", iso_time(ev.time_ns))
             .add("pid", std::int64_t(ev.pid)).add("event", ev.name).add("kind", channel::to_string(ev.kind))
             .add("args", ev.args).add("decision", channel::to_string(ev.decision));
+        if (ev.decision == channel::Decision::denied_by_hook)
+            add_denial(Denial{ev.name, ev.args.empty() ? "" : ev.args[0], rule_of(ev.name, ev.args, ev.decision),
+                              ev.decision});
         if (ev.decision == channel::Decision::denied_by_hook) {
             security_event("medium", "denied", ev.name + " denied by the audit hook", "event", &o);
         } else if (ev.kind == channel::Kind::tampering && ev.name != "sys._getframe" &&
@@ -176,8 +204,18 @@ void RunLog::event(const std::string& line, channel::Decision decision) {
     if (auto o = adopt(line, "parent's event")) event(std::move(*o), decision);
 }
 
+void RunLog::add_denial(Denial d) {
+    if (denial_list_.size() < kMaxDenialsListed) denial_list_.push_back(std::move(d));
+}
+
 void RunLog::security(const std::string& severity, const std::string& kind, const std::string& message,
                       const std::string& extra_key, const std::string& extra_json) {
+    if (kind == "denied_by_kernel") {
+        const bool connect = starts_with(message, "connect to ");
+        add_denial(Denial{connect ? "network.connect" : "kernel", message,
+                          connect ? "security.network (allowed_domains, blocked_ports)" : "the kernel (seccomp)",
+                          channel::Decision::denied_by_kernel});
+    }
     if (extra_key.empty()) return security_event(severity, kind, message, "", nullptr);
     json::Object o;
     o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)

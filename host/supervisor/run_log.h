@@ -56,6 +56,19 @@ public:
     void finish(json::Object&& execution_record);
     void finish(const std::string& execution_record);
 
+    // The run's denials, in order, for the closing stderr line and --json: the event, its first
+    // argument (the path, address or module) and the policy key that decides it. NB: the key is
+    // derived from the event here (open's mode, the event's family); the hook's own message names the
+    // exact rule but does not travel in the ring.
+    struct Denial {
+        std::string event, target, rule;
+        channel::Decision decision = channel::Decision::denied_by_hook;
+    };
+    // Denials the hook reported are listed by take(); security events of kind "denied_by_kernel" (the
+    // parent's network decisions, a seccomp kill) are listed with their message as the target.
+    const std::vector<Denial>& denial_list() const { return denial_list_; }
+    void add_denial(Denial d);
+
     std::uint64_t next_seq() { return ++seq_; }
     std::uint64_t events() const { return events_; }
     std::uint64_t denials() const { return denials_; }
@@ -85,6 +98,7 @@ private:
         std::string severity, kind;
     };
     std::vector<SecurityMeta> pending_security_meta_;  // beside pending_records_[security], for syslog
+    std::vector<Denial> denial_list_;  // bounded: kMaxDenialsListed
     std::unique_ptr<audit::SyslogExport> syslog_;
     std::size_t syslog_failures_reported_ = 0;
     bool alerted_ = false;
