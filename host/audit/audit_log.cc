@@ -163,6 +163,21 @@ std::int64_t count_records(const std::string& dir, const std::string& name) {
     return n;
 }
 
+// The chained records of `path` after the one whose chain value is `chain`; nullopt if none has it.
+std::optional<std::int64_t> records_after(const std::string& path, const std::string& chain) {
+    LineReader r;
+    if (!r.open(path).ok()) return std::nullopt;
+    std::optional<std::int64_t> n;
+    std::string line;
+    while (r.next(line)) {
+        auto c = split_chained_line(line);
+        if (!c) continue;
+        if (c->chain == chain) n = 0;
+        else if (n) ++*n;
+    }
+    return n;
+}
+
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 // Compress src into dst: write `.dst.tmp`, fsync it, then rename, so a crash never leaves a partial
@@ -313,9 +328,18 @@ Status AuditLog::append(Stream s, const std::vector<json::Object>& records, std:
     Head head;
     std::string prev;
     if (read->state == HeadState::valid) {
-        // NB: from the head, not from the file: if the file lost its end, the gap stays visible.
         head = read->head;
         prev = head.chain;
+        // The live file ends elsewhere than the head says. Records appended after the head's record
+        // (a writer that died between its records and its head, or a hive-py that kept no heads):
+        // continue after them and count them. Otherwise the file lost its end: continue from the
+        // head, so that the gap stays visible to verify.
+        if (tail->chain && *tail->chain != head.chain) {
+            if (auto after = records_after(path, head.chain)) {
+                prev = *tail->chain;
+                head.records += *after;
+            }
+        }
     } else {
         prev = tail->chain ? *tail->chain : last_rotated_chain(o.dir, name);
         head.records = count_records(o.dir, name);

@@ -6,8 +6,12 @@
 // its rotated files) and the chain value of the last one, signed (HMAC-SHA-256 with the log's key, else
 // plain SHA-256, which only shows damage). `audit verify` compares the files with it.
 //
-// The next append continues the chain from the head's value, not from the file's last record: a cut
-// end stays visible after later runs append (their first record's prev names a record that is gone).
+// When the live file does not end at the head's record, the next append looks for that record: found,
+// the records after it were added without a head update (a writer that died in between, a hive-py that
+// kept no heads) and are counted in; not found, the file lost its end, and the append continues the
+// chain from the head's value, so the cut stays visible after later runs (their first record's prev
+// names a record that is gone). Forged records added at the end are thus taken in by the next run
+// unless they fail their chain check, which an HMAC key ensures.
 //
 // One line of JSON, padded with spaces to a fixed size, so that it is rewritten in place by one pwrite:
 //   {"stream":"audit_events.log","records":5017,"chain":"<64 hex>","rebuilt_at":0,"sig":"<64 hex>"}

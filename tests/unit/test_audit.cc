@@ -837,6 +837,24 @@ TEST_CASE("head: records appended behind hive-py's back are found") {
     CHECK(r.issues[0].what.find("1 record(s) after the last one the head anchors") == 0);
 }
 
+TEST_CASE("head: records a writer added without updating the head are taken in by the next append") {
+    // As a writer that died between its records and its head leaves them, or a hive-py that kept no
+    // heads: verify names them until the next append counts them in, with no break in the chain.
+    Tmp t;
+    auto log = open_log(t.path);
+    append_events(log, 1, 3);
+    const std::string head = t.path + "/.audit_events.log.head";
+    fs::copy_file(head, t.path + "/saved-head");
+    append_events(log, 4, 2);
+    fs::copy_file(t.path + "/saved-head", head, fs::copy_options::overwrite_existing);
+    CHECK(issue_with(check(t.path), "2 record(s) after the last one the head anchors") != "");
+    append_events(log, 6, 1);
+    auto r = check(t.path);
+    INFO(issues_text(r));
+    CHECK(r.issues.empty());
+    CHECK(read_lines(head).at(0).find("\"records\":6,") != std::string::npos);
+}
+
 TEST_CASE("head: it survives rotation, and a cut after rotation is found") {
     Tmp t;
     auto log = open_log(t.path, 2000);
