@@ -170,3 +170,20 @@ TEST_CASE("syslog: a receiver that goes away mid-run is a warning, the run's rec
     CHECK(grep(logs.security(), "\"kind\":\"syslog_unreachable\"").size() == 1);
     CHECK(grep(logs.security(), "\"kind\":\"denied\"").size() == 1);
 }
+
+TEST_CASE("syslog: an alert goes out with the alert severity", "[syslog]") {
+    Rsyslogd rs;
+    LogDir logs;
+    TempDir d;
+    auto pol = d.file("p.yml", "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.001}\n"
+                               "    syslog_socket: " + rs.socket() + "\n");
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c", "pass"});
+    CHECK(r.exit_code == 0);
+    CHECK(grep(r.err, "hive-py: alert: execution_time").size() == 1);
+    auto got = rs.wait_lines(2);
+    INFO(read_file(rs.out()));
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].rfind("105|hive-py|alert|", 0) == 0);  // facility 13 * 8 + alert (1)
+    CHECK(got[0].find("kind=\"alert\"") != std::string::npos);
+    CHECK(got[1].rfind("108|hive-py|run|", 0) == 0);    // a run with an alert: warning
+}
