@@ -151,8 +151,9 @@ TEST_CASE("syslog: a receiver that goes away mid-run is a warning, the run's rec
     TempDir d;
     auto rs = std::make_unique<Rsyslogd>();
     const std::string sock = rs->socket();
-    auto pol = d.file("p.yml", "security:\n  filesystem:\n    allowed_paths: [\"" + d.path +
-                                   "\"]\n  monitoring:\n    syslog_socket: " + sock + "\n");
+    TempDir policy_dir("/var/tmp/hive-policy-XXXXXX");  // outside the writable path
+    auto pol = policy_dir.file("p.yml", "security:\n  filesystem:\n    allowed_paths: [\"" + d.path +
+                                            "\"]\n  monitoring:\n    syslog_socket: " + sock + "\n");
     // The script stops the receiver (through a file the test watches) before its denial is exported.
     const std::string flag = d.path + "/stop";
     std::thread stopper([&] {
