@@ -377,59 +377,58 @@ void json_line(std::ostream& out, const char* type, json j) {
     out << o.dump(-1, ' ', true, json::error_handler_t::replace) << "\n";
 }
 
-int cmd_show(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool colour) {
-    auto p = parse_args(args, {"--run", "--since", "--event", "--script"}, {"--denied", "--all", "--json"}, err);
-    if (!p) return 2;
+// show's options as a filter; nullopt after a usage error (said on `err`).
+std::optional<ShowFilter> show_filter(Parsed& p, std::ostream& err) {
     ShowFilter f;
-    f.run_prefix = p->opts.count("--run") ? p->opts["--run"] : "";
-    f.event_kind = p->opts.count("--event") ? p->opts["--event"] : "";
-    f.denied = p->flags.count("--denied") > 0;
-    f.all = p->flags.count("--all") > 0;
-    f.as_json = p->flags.count("--json") > 0;
-    if (p->opts.count("--script")) {
-        f.script = p->opts["--script"];
+    f.run_prefix = p.opts.count("--run") ? p.opts["--run"] : "";
+    f.event_kind = p.opts.count("--event") ? p.opts["--event"] : "";
+    f.denied = p.flags.count("--denied") > 0;
+    f.all = p.flags.count("--all") > 0;
+    f.as_json = p.flags.count("--json") > 0;
+    if (p.opts.count("--script")) {
+        f.script = p.opts["--script"];
         if (char* real = ::realpath(f.script.c_str(), nullptr)) {
             f.script_real = real;
             std::free(real);
         }
     }
-    if (p->opts.count("--since")) {
-        auto s = normalise_since(p->opts["--since"], std::time(nullptr));
+    if (p.opts.count("--since")) {
+        auto s = normalise_since(p.opts["--since"], std::time(nullptr));
         if (!s) {
-            err << "hive-py audit show: --since '" << printable(p->opts["--since"])
+            err << "hive-py audit show: --since '" << printable(p.opts["--since"])
                 << "' is neither a UTC time like 2026-11-27 or 2026-11-27T10:00:00 nor a time back like 30m, 1h, 2d\n";
-            return 2;
+            return std::nullopt;
         }
         f.since = *s;
     }
-    struct stat st;
-    int stat_errno = ::stat(p->dir.c_str(), &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
-    if (stat_errno != 0) {
-        err << "hive-py audit show: " << Error::from_errno("stat", p->dir, stat_errno).message
-            << (p->dir_given ? "" : " (the default log directory: no run has logged there; name LOG_DIR)") << "\n";
-        return 2;
-    }
-    Colours c{colour && !f.as_json};
+    return f;
+}
 
+// The runs the filter selects, with their selected events and security events.
+struct Selection {
     std::vector<json> runs;
+    std::map<std::string, std::vector<json>> events, security;  // by run id
+};
+
+Selection select(const std::string& dir, const ShowFilter& f) {
+    Selection sel;
     std::set<std::string> ids;
-    for_each_record(p->dir, Stream::execution, [&](json& j) {
+    for_each_record(dir, Stream::execution, [&](json& j) {
         std::string id = str_field(j, "run_id", "");
         if (!f.run_prefix.empty() && id.rfind(f.run_prefix, 0) != 0) return;
         if (!f.since.empty() && str_field(j, "timestamp", "") < f.since) return;
         if (!script_matches(j, f)) return;
         ids.insert(id);
-        runs.push_back(std::move(j));
+        sel.runs.push_back(std::move(j));
     });
-    std::map<std::string, std::vector<json>> events, security;
-    for_each_record(p->dir, Stream::events, [&](json& j) {
+    for_each_record(dir, Stream::events, [&](json& j) {
         std::string id = str_field(j, "run_id", "");
         if (!ids.count(id)) return;
         if (f.denied && !is_denied(j)) return;
         if (!f.event_kind.empty() && !event_matches(j, f.event_kind)) return;
-        events[id].push_back(std::move(j));
+        sel.events[id].push_back(std::move(j));
     });
-    for_each_record(p->dir, Stream::security, [&](json& j) {
+    for_each_record(dir, Stream::security, [&](json& j) {
         std::string id = str_field(j, "run_id", "");
         if (!ids.count(id)) return;
         if (!f.event_kind.empty()) {  // only the mirrors of matching events
@@ -437,71 +436,99 @@ int cmd_show(const std::vector<std::string>& args, std::ostream& out, std::ostre
             if (ev == j.end() || !ev->is_object() || !event_matches(*ev, f.event_kind)) return;
         }
         if (f.denied && str_field(j, "kind", "").find("denied") == std::string::npos) return;
-        security[id].push_back(std::move(j));
+        sel.security[id].push_back(std::move(j));
     });
     // --denied and --event select runs by their events.
     if (f.denied || !f.event_kind.empty()) {
-        std::erase_if(runs, [&](const json& r) {
+        std::erase_if(sel.runs, [&](const json& r) {
             std::string id = str_field(r, "run_id", "");
-            return events[id].empty() && security[id].empty();
+            return sel.events[id].empty() && sel.security[id].empty();
         });
     }
-    if (runs.empty()) {
-        if (!f.as_json)
+    return sel;
+}
+
+// One run's header line: when, id, outcome, time, script, counts.
+void print_run_header(std::ostream& out, const json& r, const Colours& c) {
+    const bool ok = r.value("success", false);
+    out << c.bold() << when(str_field(r, "timestamp", ""), false) << "  " << printable(str_field(r, "run_id", ""))
+        << c.off() << "  " << (ok ? c.green() : c.red()) << (ok ? "ok" : "FAILED") << c.off()
+        << " rc=" << printable(str_field(r, "return_code"));
+    std::string ended = str_field(r, "ended", "");
+    if (!ended.empty() && ended != "exit") out << " (" << printable(ended) << ")";
+    std::string script = str_field(r, "script_path");
+    if (str_field(r, "mode", "") == "command") script = "-c " + script;
+    if (script.size() > 72) script = script.substr(0, 69) + "...";
+    out << "  " << seconds_field(r, "execution_time") << "  " << printable(script);
+    out << c.dim() << "  " << int_field(r, "events") << " events" << c.off();
+    if (std::int64_t denials = int_field(r, "denials"); denials > 0) out << ", " << c.red() << denials << " denied" << c.off();
+    auto al = r.find("alerts");
+    if (al != r.end() && al->is_array() && !al->empty())
+        out << ", " << c.yellow() << al->size() << (al->size() == 1 ? " alert" : " alerts") << c.off();
+    out << "\n";
+}
+
+// A run's timeline under its header: the events the filter shows, then the security events that do not
+// repeat one of them, then how many were left out.
+void print_run_events(std::ostream& out, const std::vector<json>& events, const std::vector<json>& security,
+                      const ShowFilter& f, const Colours& c) {
+    std::set<std::int64_t> shown;
+    std::size_t hidden = 0;
+    for (const json& e : events) {
+        if (!f.all && f.event_kind.empty() && !notable(e)) {
+            ++hidden;
+            continue;
+        }
+        shown.insert(int_field(e, "seq"));
+        const bool denied = is_denied(e);
+        std::string decision = str_field(e, "decision");
+        out << "    " << c.dim() << when(str_field(e, "timestamp", ""), true) << c.off() << "  "
+            << pad(printable(str_field(e, "event")), 18) << "  " << (denied ? c.red() : "")
+            << pad(decision == "allowed" ? "" : printable(decision), 16) << (denied ? c.off() : "") << "  "
+            << printable(args_text(e)) << "\n";
+    }
+    for (const json& e : security) {
+        // A denial's or tampering's security record repeats an event shown above.
+        auto ev = e.find("event");
+        if (ev != e.end() && ev->is_object() && shown.count(int_field(*ev, "seq"))) continue;
+        out << "    " << c.dim() << when(str_field(e, "timestamp", ""), true) << c.off() << "  " << c.yellow()
+            << pad(printable(str_field(e, "kind")), 18) << c.off() << "  " << pad(printable(str_field(e, "severity")), 16)
+            << "  " << printable(str_field(e, "message", "")) << "\n";
+    }
+    if (hidden > 0 && !f.denied)
+        out << "    " << c.dim() << "(" << hidden << " more events: --all shows them)" << c.off() << "\n";
+}
+
+int cmd_show(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool colour) {
+    auto p = parse_args(args, {"--run", "--since", "--event", "--script"}, {"--denied", "--all", "--json"}, err);
+    if (!p) return 2;
+    auto f = show_filter(*p, err);
+    if (!f) return 2;
+    struct stat st;
+    int stat_errno = ::stat(p->dir.c_str(), &st) != 0 ? errno : (S_ISDIR(st.st_mode) ? 0 : ENOTDIR);
+    if (stat_errno != 0) {
+        err << "hive-py audit show: " << Error::from_errno("stat", p->dir, stat_errno).message
+            << (p->dir_given ? "" : " (the default log directory: no run has logged there; name LOG_DIR)") << "\n";
+        return 2;
+    }
+    Selection sel = select(p->dir, *f);
+    if (sel.runs.empty()) {
+        if (!f->as_json)
             out << "no runs" << (args.size() > 1 + (p->dir_given ? 1 : 0) ? " match" : "") << " in "
                 << printable(p->dir) << "/" << file_name(Stream::execution) << "\n";
         return 0;
     }
-    for (json& r : runs) {
+    const Colours c{colour && !f->as_json};
+    for (json& r : sel.runs) {
         const std::string id = str_field(r, "run_id", "");
-        if (f.as_json) {
+        if (f->as_json) {
             json_line(out, "run", r);
-            for (json& e : events[id]) json_line(out, "event", std::move(e));
-            for (json& e : security[id]) json_line(out, "security", std::move(e));
+            for (json& e : sel.events[id]) json_line(out, "event", std::move(e));
+            for (json& e : sel.security[id]) json_line(out, "security", std::move(e));
             continue;
         }
-        const bool ok = r.value("success", false);
-        std::int64_t denials = int_field(r, "denials");
-        out << c.bold() << when(str_field(r, "timestamp", ""), false) << "  " << printable(id) << c.off() << "  "
-            << (ok ? c.green() : c.red()) << (ok ? "ok" : "FAILED") << c.off() << " rc=" << printable(str_field(r, "return_code"));
-        std::string ended = str_field(r, "ended", "");
-        if (!ended.empty() && ended != "exit") out << " (" << printable(ended) << ")";
-        std::string script = str_field(r, "script_path");
-        if (str_field(r, "mode", "") == "command") script = "-c " + script;
-        if (script.size() > 72) script = script.substr(0, 69) + "...";
-        out << "  " << seconds_field(r, "execution_time") << "  " << printable(script);
-        out << c.dim() << "  " << int_field(r, "events") << " events" << c.off();
-        if (denials > 0) out << ", " << c.red() << denials << " denied" << c.off();
-        auto al = r.find("alerts");
-        if (al != r.end() && al->is_array() && !al->empty()) {
-            out << ", " << c.yellow() << al->size() << (al->size() == 1 ? " alert" : " alerts") << c.off();
-        }
-        out << "\n";
-        std::set<std::int64_t> shown;
-        std::size_t hidden = 0;
-        for (const json& e : events[id]) {
-            if (!f.all && f.event_kind.empty() && !notable(e)) {
-                ++hidden;
-                continue;
-            }
-            shown.insert(int_field(e, "seq"));
-            const bool denied = is_denied(e);
-            std::string decision = str_field(e, "decision");
-            out << "    " << c.dim() << when(str_field(e, "timestamp", ""), true) << c.off() << "  "
-                << pad(printable(str_field(e, "event")), 18) << "  " << (denied ? c.red() : "")
-                << pad(decision == "allowed" ? "" : decision, 16) << (denied ? c.off() : "") << "  "
-                << printable(args_text(e)) << "\n";
-        }
-        for (const json& e : security[id]) {
-            // A denial's or tampering's security record repeats an event shown above.
-            auto ev = e.find("event");
-            if (ev != e.end() && ev->is_object() && shown.count(int_field(*ev, "seq"))) continue;
-            out << "    " << c.dim() << when(str_field(e, "timestamp", ""), true) << c.off() << "  " << c.yellow()
-                << pad(printable(str_field(e, "kind")), 18) << c.off() << "  " << pad(printable(str_field(e, "severity")), 16)
-                << "  " << printable(str_field(e, "message", "")) << "\n";
-        }
-        if (hidden > 0 && !f.denied)
-            out << "    " << c.dim() << "(" << hidden << " more events: --all shows them)" << c.off() << "\n";
+        print_run_header(out, r, c);
+        print_run_events(out, sel.events[id], sel.security[id], *f, c);
     }
     return 0;
 }
