@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "audit/audit_log.h"
+#include "audit/syslog_export.h"
 
 namespace fs = std::filesystem;
 using namespace hive::audit;
@@ -921,4 +922,25 @@ TEST_CASE("head: with an HMAC key, a head recomputed without the key is refused"
     auto r = check(t.path, key);
     INFO(issues_text(r));
     CHECK(issue_with(r, "head unusable: signature does not match (head edited or forged, or the HMAC key is wrong)") != "");
+}
+
+TEST_CASE("syslog export: RFC 5424 text, with the structured data's values escaped") {
+    SyslogExport::Message m;
+    m.severity = 4;
+    m.msgid = "run";
+    m.timestamp = "2026-12-04T18:30:00.123456Z";
+    m.params = {{"run_id", "ab\"c]d\\e"}, {"chain", std::string(64, 'f')}};
+    m.record = R"({"run_id":"x"})";
+    CHECK(SyslogExport::format(m, "my host", 42) ==
+          "<108>1 2026-12-04T18:30:00.123456Z my_host hive-py 42 run [hive@32473 run_id=\"ab\\\"c\\]d\\\\e\" chain=\"" +
+              std::string(64, 'f') + "\"] {\"run_id\":\"x\"}");
+    m.msgid = "";
+    m.severity = 99;
+    CHECK(SyslogExport::format(m, "", 1).rfind("<111>1 2026-12-04T18:30:00.123456Z - hive-py 1 - [hive@32473 ", 0) == 0);
+    // A socket that is not there: not connected, nothing sent, one reason kept.
+    SyslogExport gone("/nonexistent-hive-dir/log.sock");
+    CHECK_FALSE(gone.connected());
+    CHECK_FALSE(gone.send(m));
+    REQUIRE(gone.failures().size() == 1);
+    CHECK(gone.failures()[0].find("connect(/nonexistent-hive-dir/log.sock): ENOENT") == 0);
 }
