@@ -20,8 +20,8 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   build-essential cmake ninja-build pkg-config
   pybind11-dev libpython3.11-dev python3.11
-  libseccomp-dev libyaml-cpp-dev libspdlog-dev libfmt-dev libssl-dev zlib1g-dev libexpat1-dev
-  nlohmann-json3-dev catch2
+  libseccomp-dev libyaml-cpp-dev libssl-dev zlib1g-dev libexpat1-dev
+  nlohmann-json3-dev catch2 rsyslog jq
   git procps pre-commit python3 util-linux groff-base
 )
 

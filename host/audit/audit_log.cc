@@ -16,8 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include <nlohmann/json.hpp>
-
+#include "audit/head.h"
 #include "audit/record_format.h"
 #include "common/unique_fd.h"
 
@@ -151,6 +150,34 @@ std::string last_rotated_chain(const std::string& dir, const std::string& name) 
     return std::string(kZeroChain);
 }
 
+// The chained records of every file of the stream: what a head counts, when it has to be rebuilt.
+std::int64_t count_records(const std::string& dir, const std::string& name) {
+    std::int64_t n = 0;
+    for (const std::string& file : stream_files(dir, name)) {
+        LineReader r;
+        if (!r.open(file).ok()) continue;
+        std::string line;
+        while (r.next(line))
+            if (split_chained_line(line)) ++n;
+    }
+    return n;
+}
+
+// The chained records of `path` after the one whose chain value is `chain`; nullopt if none has it.
+std::optional<std::int64_t> records_after(const std::string& path, const std::string& chain) {
+    LineReader r;
+    if (!r.open(path).ok()) return std::nullopt;
+    std::optional<std::int64_t> n;
+    std::string line;
+    while (r.next(line)) {
+        auto c = split_chained_line(line);
+        if (!c) continue;
+        if (c->chain == chain) n = 0;
+        else if (n) ++*n;
+    }
+    return n;
+}
+
 std::string base_name(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 // Compress src into dst: write `.dst.tmp`, fsync it, then rename, so a crash never leaves a partial
@@ -249,28 +276,6 @@ Status rotate(const std::string& dir, const std::string& name, bool background) 
     return compress_leftovers(dir, name);
 }
 
-// Checks one caller record and returns the text the chain fields are appended to: the object
-// without its closing brace, with a ',' when it has members.
-Result<std::string> record_body(std::string_view obj, std::size_t index, const std::string& name) {
-    auto bad = [&](const char* why) {
-        return Error{"audit append(" + name + "): record " + std::to_string(index) + " " + why};
-    };
-    while (!obj.empty() && (obj.front() == ' ' || obj.front() == '\t')) obj.remove_prefix(1);
-    while (!obj.empty() && (obj.back() == ' ' || obj.back() == '\t')) obj.remove_suffix(1);
-    if (obj.size() < 2 || obj.front() != '{' || obj.back() != '}') return bad("is not a JSON object");
-    if (obj.find_first_of("\r\n") != std::string_view::npos) return bad("contains a newline");
-    if (!nlohmann::json::accept(obj)) return bad("is not valid JSON");
-    // NB: keys, as written by json::Object (no space before ':'); a string value can't contain an
-    // unescaped quote, so this can only match a key.
-    if (obj.find("\"prev\":") != std::string_view::npos || obj.find("\"chain\":") != std::string_view::npos)
-        return bad("already has a \"prev\" or \"chain\" key (reserved for the chain)");
-    obj.remove_suffix(1);
-    while (obj.back() == ' ' || obj.back() == '\t') obj.remove_suffix(1);
-    std::string body(obj);
-    if (body.back() != '{') body += ',';
-    return body;
-}
-
 }  // namespace
 
 Result<AuditLog> AuditLog::open(const LogOptions& opts) {
@@ -281,19 +286,22 @@ Result<AuditLog> AuditLog::open(const LogOptions& opts) {
     return log;
 }
 
-Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) {
-    if (json_objects.empty()) return {};
+Status AuditLog::append(Stream s, const json::Object& record) {
+    return append(s, std::vector<json::Object>{record});
+}
+
+Status AuditLog::append(Stream s, const std::vector<json::Object>& records, std::vector<std::string>* written) {
+    if (records.empty()) return {};
     const LogOptions& o = impl_->opts;
     const std::string name = file_name(s);
     const std::string path = o.dir + "/" + name;
 
-    // Everything that can be rejected is rejected before anything is written.
-    std::vector<std::string> bodies;
-    bodies.reserve(json_objects.size());
-    for (std::size_t i = 0; i < json_objects.size(); ++i) {
-        auto b = record_body(json_objects[i], i, name);
-        if (!b.ok()) return b.error();
-        bodies.push_back(std::move(b).value());
+    // json::Object escapes every control byte in keys and strings; only raw members (add_raw) could
+    // hold a newline, which would split the record. Refused before anything is written.
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        std::string_view t = records[i].open_text();
+        if (t.find('\n') != std::string_view::npos)
+            return Error{"audit append(" + name + "): record " + std::to_string(i) + " contains a newline"};
     }
 
     const std::string lpath = lock_path(o.dir, name);
@@ -307,10 +315,36 @@ Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) 
     if (::fstat(fd.get(), &st) != 0) return errno_error("fstat", path);
     std::int64_t size = st.st_size;
 
+    const std::string_view key = o.hmac_key ? o.hmac_key->view() : std::string_view{};
+    const std::string hpath = head_path(o.dir, name);
+    UniqueFd head_fd(::open(hpath.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    if (!head_fd.valid()) return errno_error("open", hpath);
+    auto read = read_head(head_fd.get(), hpath, name, key);
+    if (!read.ok()) return read.error();
+
     auto tail = read_tail(fd.get(), size, path);
     if (!tail.ok()) return tail.error();
-    std::string prev = tail->chain ? *tail->chain : last_rotated_chain(o.dir, name);
     bool need_newline = !tail->ends_with_newline;  // a torn last line: don't glue our record onto it
+    Head head;
+    std::string prev;
+    if (read->state == HeadState::valid) {
+        head = read->head;
+        prev = head.chain;
+        // The live file ends elsewhere than the head says. Records appended after the head's record
+        // (a writer that died between its records and its head, or a hive-py that kept no heads):
+        // continue after them and count them. Otherwise the file lost its end: continue from the
+        // head, so that the gap stays visible to verify.
+        if (tail->chain && *tail->chain != head.chain) {
+            if (auto after = records_after(path, head.chain)) {
+                prev = *tail->chain;
+                head.records += *after;
+            }
+        }
+    } else {
+        prev = tail->chain ? *tail->chain : last_rotated_chain(o.dir, name);
+        head.records = count_records(o.dir, name);
+        if (head.records > 0 || read->state == HeadState::bad) head.rebuilt_at = head.records + 1;
+    }
 
     if (o.max_bytes > 0 && size > o.max_bytes) {
         fd.reset();
@@ -323,20 +357,24 @@ Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) 
 
     std::string buf;
     std::size_t total = 0;
-    for (const std::string& b : bodies) total += b.size() + 160;
+    for (const json::Object& r : records) total += r.open_text().size() + 160;
     buf.reserve(total + 1);
     if (need_newline) buf += '\n';
-    for (const std::string& b : bodies) {
+    std::vector<std::pair<std::size_t, std::size_t>> spans;  // each line in buf, for `written`
+    for (const json::Object& r : records) {
         std::size_t start = buf.size();
-        buf += b;
+        std::string_view body = r.open_text();
+        buf += body;
+        if (body.size() > 1) buf += ',';
         buf += "\"prev\":\"";
         buf += prev;
         buf += '"';
-        prev = chain_value(o.hmac_key ? o.hmac_key->view() : std::string_view{}, prev,
-                           std::string_view(buf).substr(start));
+        prev = chain_value(key, prev, std::string_view(buf).substr(start));
         buf += ",\"chain\":\"";
         buf += prev;
-        buf += "\"}\n";
+        buf += "\"}";
+        if (written) spans.emplace_back(start, buf.size() - start);
+        buf += '\n';
     }
 
     // One write() of the whole buffer on an O_APPEND fd. If it fails part-way (ENOSPC), cut the file
@@ -351,6 +389,12 @@ Status AuditLog::append(Stream s, const std::vector<std::string>& json_objects) 
         return w;
     }
     if (o.fsync && ::fsync(fd.get()) != 0) return errno_error("fsync", path);
+    head.records += std::int64_t(records.size());
+    head.chain = prev;
+    HIVE_TRY(write_head(head_fd.get(), hpath, name, head, key));
+    if (o.fsync && ::fsync(head_fd.get()) != 0) return errno_error("fsync", hpath);
+    if (written)
+        for (auto [at, len] : spans) written->emplace_back(buf, at, len);
     return {};
 }
 

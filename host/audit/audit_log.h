@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/json.h"
 #include "common/result.h"
 #include "common/secret.h"
 
@@ -44,12 +45,12 @@ public:
     AuditLog& operator=(AuditLog&&) noexcept;
     ~AuditLog();
 
-    // Append records (each a complete JSON object text, no trailing newline) to one stream, under one
-    // lock, adding the chain fields. Either all lines land or an error says why.
-    Status append(Stream s, const std::vector<std::string>& json_objects);
-    Status append(Stream s, std::string_view json_object) {
-        return append(s, std::vector<std::string>{std::string(json_object)});
-    }
+    // Append records to one stream, under one lock: each record's text as json::Object made it, with
+    // the chain fields written after its last member (the record is not parsed or copied first). Either
+    // all lines land or an error says why.
+    // `written`, when given, receives each line as it landed (chain fields included, no newline).
+    Status append(Stream s, const std::vector<json::Object>& records, std::vector<std::string>* written = nullptr);
+    Status append(Stream s, const json::Object& record);
     const std::string& dir() const;
 
 private:
@@ -76,9 +77,12 @@ struct VerifyReport {
     std::int64_t records = 0;  // records checked over every stream
     std::vector<VerifyIssue> issues;  // empty = every chain intact
     std::vector<StreamSummary> streams;  // one per stream, in Stream order
+    std::vector<std::string> notes;      // what verify cannot vouch for, though nothing is wrong
 };
 
-// Check every stream's chain in `dir`, reading rotated (gzip) files in order before the live file.
+// Check every stream's chain in `dir`, reading rotated (gzip) files in order before the live file, and
+// its end against the stream's head (`.<name>.head`, rewritten with every append): records cut off the
+// end, a deleted stream file or one replaced by an older copy are issues too.
 Result<VerifyReport> verify(const std::string& dir, std::string_view hmac_key);
 
 // The HMAC key in a key file: its raw bytes, minus one trailing "\n" or "\r\n" (so `echo secret > f`
@@ -87,6 +91,7 @@ Result<std::shared_ptr<const Secret>> read_key_file(const std::string& path);
 
 // `hive-py audit verify|show ...`: argv after "audit". Prints to stdout/stderr, returns an exit code.
 int audit_command(const std::vector<std::string>& args);
-int audit_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// `colour`: ANSI colours in show's timeline (the one-argument form: when stdout is a terminal).
+int audit_command(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, bool colour = false);
 
 }  // namespace hive::audit

@@ -101,6 +101,21 @@ Object& Object::add_raw(std::string_view k, std::string_view json_text) {
     return *this;
 }
 
+Object& Object::add(std::string_view k, const Object& nested) {
+    key(k);
+    body_ += nested.body_;
+    body_ += '}';
+    return *this;
+}
+
+std::optional<Object> Object::adopt(std::string&& text) {
+    if (text.size() < 2 || text.front() != '{' || text.back() != '}') return std::nullopt;
+    Object o;
+    text.pop_back();
+    o.body_ = std::move(text);
+    return o;
+}
+
 Object& Object::add_null(std::string_view k) {
     key(k);
     body_ += "null";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,7 +26,14 @@ public:
     Object& add(std::string_view key, const std::vector<std::string>& values);
     Object& add_raw(std::string_view key, std::string_view json_text);  // already JSON
     Object& add_null(std::string_view key);
+    Object& add(std::string_view key, const Object& nested);  // nested's text, closed
     std::string str() const { return body_ + "}"; }
+    // The text so far without its closing brace (`{"k":"v"`): where the audit chain appends its fields,
+    // so that a record is serialised once (host/audit/audit_log.h).
+    std::string_view open_text() const { return body_; }
+    // The object whose complete text `text` is, as Object::str() made it: taken over, not parsed (only
+    // its braces are checked). nullopt when it does not start with '{' and end with '}'.
+    static std::optional<Object> adopt(std::string&& text);
 
 private:
     void key(std::string_view k);

@@ -73,6 +73,7 @@ struct Policy {
         int sample_interval_ms;      // resource_usage.log sampling period
         std::int64_t log_max_bytes;  // rotate a log file past this size
         std::string hmac_key_file;   // absolute; "" = plain SHA-256 chain
+        std::string syslog_socket;   // absolute; a unix datagram socket (/dev/log) for RFC 5424; "" = none
     } monitoring;
 
     Enforcement enforcement;

@@ -115,7 +115,7 @@ static const std::vector<Key> kKeys = {
      "top-level names always refused, checked before everything else"},
 
     {"security.monitoring.log_level", HIVE_FIELD(monitoring.log_level), choice("log level", kLogLevels, true), std::string("INFO"), as_default, false,
-     "what the audit logs keep, as the level of each stream's logger (spdlog): events are INFO when allowed or counted and ERROR when denied; security events are INFO/WARNING/ERROR/CRITICAL for severity low/medium/high/critical; resource samples are INFO. So WARNING keeps denials but not allowed events or samples, ERROR keeps denials and high/critical security events, CRITICAL only critical ones. Run records are always kept"},
+     "what the audit logs keep, by each record's level: events are INFO when allowed or counted and ERROR when denied; security events are INFO/WARNING/ERROR/CRITICAL for severity low/medium/high/critical; resource samples are INFO. So WARNING keeps denials but not allowed events or samples, ERROR keeps denials and high/critical security events, CRITICAL only critical ones. Run records are always kept"},
     {"security.monitoring.alert_thresholds.cpu_usage", HIVE_FIELD(monitoring.alert_thresholds.cpu_usage), number(100, "percent"), 80.0, as_default, false,
      "alert past this percent of `cpu_seconds`"},
     {"security.monitoring.alert_thresholds.memory_usage", HIVE_FIELD(monitoring.alert_thresholds.memory_usage), number(100, "percent"), 90.0, as_default, false,
@@ -130,6 +130,8 @@ static const std::vector<Key> kKeys = {
      "rotate an audit log file past this size (BIP-025: \"automatic log file rotation\")"},
     {"security.monitoring.hmac_key_file", HIVE_FIELD(monitoring.hmac_key_file), path(), std::string(), absent, true,
      "key for HMAC-SHA-256 chaining of the audit logs; `\"\"` = plain SHA-256 chain. A keyed chain cannot be recomputed by whoever can edit the logs. The file must lie outside every path the sandbox may read (allowed_paths, read_only_paths, exec_paths, the script's directory, the stdlib and system libraries) and have a single name (no hard links): otherwise exit 2"},
+    {"security.monitoring.syslog_socket", HIVE_FIELD(monitoring.syslog_socket), path(), std::string(), absent, true,
+     "a unix datagram socket (e.g. `/dev/log`, rsyslog's or syslog-ng's) that receives every run record and security event as RFC 5424 structured syslog (BIP-025: \"connection to centralized monitoring\"), with the chain value each record got in its stream, so the remote copy anchors the local trail; `\"\"` = none. A socket missing or refusing a message never loses a run: hive-py writes one `hive-py: warning:` line on stderr and a security event (`syslog_unreachable`) in the local trail"},
 
     {"security.enforcement", HIVE_FIELD(enforcement), choice("enforcement", kEnforcements), std::string("strict"), absent, true,
      "with `strict`, a run whose sandbox layer cannot be applied (for example a kernel without Landlock) is refused; `best_effort` runs it with the layers that work and records each missing one in `security_events.log`"},

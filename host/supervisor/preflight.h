@@ -7,6 +7,7 @@
 #include <string>
 
 #include "audit/audit_log.h"
+#include "audit/log_dir.h"
 #include "child/script.h"
 #include "common/result.h"
 #include "plan/plan.h"
@@ -18,11 +19,7 @@ namespace hive {
 // SHA-256 of what will run (the file, or the -c code; "" for -m and stdin).
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd);
 
-// The home directory of `uid` from the user database ("" if it has none), looked up in a short-lived child
-// process: the C library's NSS reads /etc/passwd (or asks sssd, LDAP) through buffers of the caller's
-// heap and leaves the bytes there when it frees them, and the sandbox's processes are forks of hive-py.
-// A script with ctypes could read the file the sandbox refuses it in its own memory.
-std::string home_from_user_db(uid_t uid);
+// home_from_user_db(uid): in audit/log_dir.h, with the default log directory it serves.
 
 // The audit log directory: --log-dir, else $HIVE_LOG_DIR, /var/log/hive-py for root, else the XDG state
 // dir; absolute and normalised against `cwd`. (Whether the script could write there is the plan's

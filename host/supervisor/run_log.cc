@@ -38,39 +38,116 @@ std::string iso_now() {
 
 namespace {
 
-spdlog::level::level_enum level_of(LogLevel l) {
-    switch (l) {
-        case LogLevel::debug: return spdlog::level::debug;
-        case LogLevel::info: return spdlog::level::info;
-        case LogLevel::warning: return spdlog::level::warn;
-        case LogLevel::error: return spdlog::level::err;
-        case LogLevel::critical: return spdlog::level::critical;
-    }
-    return spdlog::level::info;
+LogLevel level_of_severity(const std::string& s) {
+    return s == "low" ? LogLevel::info
+         : s == "medium" ? LogLevel::warning
+         : s == "high" ? LogLevel::error
+                       : LogLevel::critical;
 }
 
-spdlog::level::level_enum level_of_severity(const std::string& s) {
-    return s == "low" ? spdlog::level::info
-         : s == "medium" ? spdlog::level::warn
-         : s == "high" ? spdlog::level::err
-                       : spdlog::level::critical;
+constexpr std::size_t kMaxDenialsListed = 100;
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// The policy key behind a denied event, from its name and arguments (see RunLog::Denial).
+std::string rule_of(const std::string& ev, const std::vector<std::string>& args, channel::Decision d) {
+    if (d == channel::Decision::denied_by_kernel)
+        return starts_with(ev, "socket") || starts_with(ev, "network") ? "security.network.allowed_domains"
+                                                                      : "the kernel (Landlock or seccomp)";
+    if (ev == "import" || ev == "hive.import") return "security.imports";
+    if (starts_with(ev, "socket")) return "security.network.allowed_domains";
+    if (starts_with(ev, "subprocess") || starts_with(ev, "os.exec") || starts_with(ev, "os.posix_spawn") ||
+        ev == "os.system" || ev == "os.spawn" || ev == "os.fork" || ev == "os.startfile")
+        return "security.execution.allow_subprocess";
+    if (ev == "os.remove" || ev == "os.rmdir" || ev == "shutil.rmtree" || ev == "os.chmod" || ev == "os.chown" ||
+        ev == "os.truncate" || ev == "os.rename")
+        return "security.filesystem.blocked_operations or allowed_paths";
+    if (ev == "open" && args.size() >= 2) {
+        const std::string& mode = args[1];
+        bool writes = mode.find_first_of("wax+") != std::string::npos;
+        return writes ? "security.filesystem.allowed_paths" : "security.filesystem (readable paths)";
+    }
+    return "security.filesystem";
+}
+
+// RFC 5424 severities: alerts are alerts; security events by their own severity.
+int syslog_severity(const std::string& severity, const std::string& kind) {
+    if (kind == "alert") return 1;
+    return severity == "low" ? 6 : severity == "medium" ? 5 : severity == "high" ? 4 : 2;
 }
 
 }  // namespace
 
 RunLog::RunLog(std::string run_id, const Policy& policy, audit::AuditLog log)
-    : run_id_(std::move(run_id)), log_(std::move(log)) {
-    const audit::Stream streams[4] = {audit::Stream::events, audit::Stream::security, audit::Stream::resource,
-                                      audit::Stream::execution};
-    std::shared_ptr<spdlog::logger>* loggers[4] = {&events_log_, &security_log_, &resource_log_, &execution_log_};
-    for (int i = 0; i < 4; ++i) {
-        sinks_[i] = std::make_shared<audit::ChainSink>(log_, streams[i]);
-        sinks_[i]->set_pattern("%v");
-        // Not registered with spdlog's global registry: a run's loggers live and die with the run.
-        *loggers[i] = std::make_shared<spdlog::logger>(audit::file_name(streams[i]), sinks_[i]);
-        (*loggers[i])->set_level(i == 3 ? spdlog::level::trace : level_of(policy.monitoring.log_level));
-        (*loggers[i])->flush_on(spdlog::level::off);
+    : run_id_(std::move(run_id)), log_(std::move(log)), threshold_(policy.monitoring.log_level) {
+    if (!policy.monitoring.syslog_socket.empty()) {
+        syslog_ = std::make_unique<audit::SyslogExport>(policy.monitoring.syslog_socket);
+        report_syslog_failures();
     }
+}
+
+void RunLog::keep(audit::Stream s, LogLevel level, json::Object&& record) {
+    // LogLevel is ordered debug < info < warning < error < critical.
+    if (s != audit::Stream::execution && level < threshold_) return;
+    pending_records_[int(s)].push_back(std::move(record));
+}
+
+void RunLog::write(audit::Stream s) {
+    auto& p = pending_records_[int(s)];
+    if (p.empty()) return;
+    const bool exported = syslog_ && syslog_->connected() &&
+                          (s == audit::Stream::security || s == audit::Stream::execution);
+    std::vector<std::string> lines;
+    Status st = log_.append(s, p, exported ? &lines : nullptr);
+    if (!st.ok()) errors_.push_back(st.error().message);
+    if (exported && st.ok()) export_written(s, lines);
+    p.clear();
+    if (s == audit::Stream::security) pending_security_meta_.clear();
+}
+
+void RunLog::export_written(audit::Stream s, const std::vector<std::string>& lines) {
+    const std::string now = iso_now();
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        audit::SyslogExport::Message m;
+        m.timestamp = now;
+        m.record = lines[i];
+        // The chain value is the line's last field: `..."chain":"<64 hex>"}`.
+        const std::string chain = lines[i].size() > 66 ? lines[i].substr(lines[i].size() - 66, 64) : "";
+        m.params = {{"run_id", run_id_}, {"stream", audit::file_name(s)}, {"chain", chain}};
+        if (s == audit::Stream::execution) {
+            m.msgid = "run";
+            m.severity = denials_ > 0 || alerted_ ? 4 : 6;
+            m.params.emplace_back("events", std::to_string(events_));
+            m.params.emplace_back("denials", std::to_string(denials_));
+        } else {
+            const SecurityMeta meta = i < pending_security_meta_.size() ? pending_security_meta_[i] : SecurityMeta{};
+            m.msgid = meta.kind == "alert" ? "alert" : "security";
+            m.severity = syslog_severity(meta.severity, meta.kind);
+            m.params.emplace_back("severity", meta.severity);
+            m.params.emplace_back("kind", meta.kind);
+        }
+        syslog_->send(m);
+    }
+}
+
+// New syslog failures become one security event of the run (kept locally; the export may be down).
+void RunLog::report_syslog_failures() {
+    if (!syslog_) return;
+    std::vector<std::string> f = syslog_->failures();
+    if (f.size() <= syslog_failures_reported_) return;
+    std::string what;
+    for (std::size_t i = syslog_failures_reported_; i < f.size(); ++i) what += (what.empty() ? "" : "; ") + f[i];
+    syslog_failures_reported_ = f.size();
+    security_event("high", "syslog_unreachable",
+                   "syslog export to " + syslog_->path() + " failed: " + what +
+                       " (the local audit trail is complete; the central copy is not)",
+                   "", nullptr);
+}
+
+std::optional<json::Object> RunLog::adopt(const std::string& text, const char* what) {
+    auto o = json::Object::adopt(std::string(text));
+    if (!o) errors_.push_back(std::string("a ") + what + " that is not a JSON object was not recorded");
+    return o;
 }
 
 // Only the first faults are written out: a script with native code can make one per record, and the
@@ -100,55 +177,102 @@ void RunLog::take(channel::Drained&& d) {
         o.add("run_id", run_id_).add("seq", std::int64_t(next_seq())).add("timestamp", iso_time(ev.time_ns))
             .add("pid", std::int64_t(ev.pid)).add("event", ev.name).add("kind", channel::to_string(ev.kind))
             .add("args", ev.args).add("decision", channel::to_string(ev.decision));
-        std::string line = o.str();
-        event(line, ev.decision);
+        if (ev.decision == channel::Decision::denied_by_hook)
+            add_denial(Denial{ev.name, ev.args.empty() ? "" : ev.args[0], rule_of(ev.name, ev.args, ev.decision),
+                              ev.decision});
         if (ev.decision == channel::Decision::denied_by_hook) {
-            security("medium", "denied", ev.name + " denied by the audit hook", "event", line);
+            security_event("medium", "denied", ev.name + " denied by the audit hook", "event", &o);
         } else if (ev.kind == channel::Kind::tampering && ev.name != "sys._getframe" &&
                    ev.name != "object.__setattr__") {
             // _getframe and type attribute changes are everyday stdlib work (logging, namedtuple, enum):
             // they stay in the event stream only.
-            security("medium", "tampering", ev.name + " called by the script", "event", line);
+            security_event("medium", "tampering", ev.name + " called by the script", "event", &o);
         }
+        event(std::move(o), ev.decision);
     }
 }
 
-void RunLog::event(const std::string& line, channel::Decision decision) {
+void RunLog::event(json::Object&& o, channel::Decision decision) {
     ++events_;
     bool denied = decision == channel::Decision::denied_by_hook || decision == channel::Decision::denied_by_kernel;
     if (denied) ++denials_;
-    events_log_->log(denied ? spdlog::level::err : spdlog::level::info, line);
+    keep(audit::Stream::events, denied ? LogLevel::error : LogLevel::info, std::move(o));
     ++pending_;
+}
+
+void RunLog::event(const std::string& line, channel::Decision decision) {
+    if (auto o = adopt(line, "parent's event")) event(std::move(*o), decision);
+}
+
+void RunLog::add_denial(Denial d) {
+    if (denial_list_.size() < kMaxDenialsListed) denial_list_.push_back(std::move(d));
 }
 
 void RunLog::security(const std::string& severity, const std::string& kind, const std::string& message,
                       const std::string& extra_key, const std::string& extra_json) {
+    if (kind == "denied_by_kernel") {
+        const bool connect = starts_with(message, "connect to ");
+        add_denial(Denial{connect ? "network.connect" : "kernel", message,
+                          connect ? "security.network (allowed_domains, blocked_ports)" : "the kernel (seccomp)",
+                          channel::Decision::denied_by_kernel});
+    }
+    if (extra_key.empty()) return security_event(severity, kind, message, "", nullptr);
+    json::Object o;
+    o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
+        .add("message", message).add_raw(extra_key, extra_json);
+    keep_security(severity, kind, std::move(o));
+}
+
+void RunLog::keep_security(const std::string& severity, const std::string& kind, json::Object&& o) {
+    if (kind == "alert") alerted_ = true;
+    const std::size_t before = pending_records_[int(audit::Stream::security)].size();
+    keep(audit::Stream::security, level_of_severity(severity), std::move(o));
+    if (pending_records_[int(audit::Stream::security)].size() > before)
+        pending_security_meta_.push_back(SecurityMeta{severity, kind});
+}
+
+void RunLog::security_event(const std::string& severity, const std::string& kind, const std::string& message,
+                            const std::string& extra_key, const json::Object* extra) {
     json::Object o;
     o.add("run_id", run_id_).add("timestamp", iso_now()).add("severity", severity).add("kind", kind)
         .add("message", message);
-    if (!extra_key.empty()) o.add_raw(extra_key, extra_json);
-    security_log_->log(level_of_severity(severity), o.str());
+    if (extra) o.add(extra_key, *extra);
+    keep_security(severity, kind, std::move(o));
 }
 
-void RunLog::sample(const std::string& line) { resource_log_->info(line); }
+void RunLog::sample(json::Object&& o) { keep(audit::Stream::resource, LogLevel::info, std::move(o)); }
+
+void RunLog::sample(const std::string& line) {
+    if (auto o = adopt(line, "resource sample")) sample(std::move(*o));
+}
 
 void RunLog::flush() {
-    events_log_->flush();
-    security_log_->flush();
-    resource_log_->flush();
+    write(audit::Stream::events);
+    write(audit::Stream::security);
+    write(audit::Stream::resource);
     pending_ = 0;
 }
 
-void RunLog::finish(const std::string& record) {
+void RunLog::finish(json::Object&& record) {
     flush();
-    execution_log_->critical(record);
-    execution_log_->flush();
+    report_syslog_failures();  // what the security events' export met, before the run record
+    write(audit::Stream::security);
+    keep(audit::Stream::execution, LogLevel::critical, std::move(record));
+    write(audit::Stream::execution);
+    if (syslog_ && !syslog_->failures().empty()) {
+        std::string what;
+        for (const auto& f : syslog_->failures()) what += (what.empty() ? "" : "; ") + f;
+        std::fprintf(stderr, "hive-py: warning: syslog export to %s failed: %s (run %s: the local audit trail is complete)\n",
+                     syslog_->path().c_str(), what.c_str(), run_id_.c_str());
+    }
 }
 
-std::vector<std::string> RunLog::errors() const {
-    std::vector<std::string> all;
-    for (const auto& s : sinks_) all.insert(all.end(), s->errors().begin(), s->errors().end());
-    return all;
+void RunLog::finish(const std::string& record) {
+    auto o = adopt(record, "run record");
+    flush();
+    if (o) finish(std::move(*o));
 }
+
+std::vector<std::string> RunLog::errors() const { return errors_; }
 
 }  // namespace hive

@@ -132,6 +132,49 @@ TEST_CASE("logs: editing, deleting or swapping records makes audit verify fail a
     }
 }
 
+TEST_CASE("logs: cutting the newest records, deleting a stream or restoring an older copy makes audit verify fail",
+          "[logs]") {
+    LogDir logs;
+    for (int i = 0; i < 3; ++i) REQUIRE(hive({"--log-dir", logs.path, "-c", "print(" + std::to_string(i) + ")"}).exit_code == 0);
+    const std::string f = logs.path + "/execution_audit.log";
+    const std::string older = read_file(f);
+    REQUIRE(hive({"--log-dir", logs.path, "-c", "print(3)"}).exit_code == 0);
+    REQUIRE(hive({"audit", "verify", logs.path}).exit_code == 0);
+    auto recs = lines(read_file(f));
+    REQUIRE(recs.size() == 4);
+    auto write = [&](const std::string& text) { std::ofstream(f, std::ios::trunc) << text; };
+    SECTION("the last record cut off") {
+        write(older);  // the first three lines, byte for byte: what `head -n 3` or a truncate leaves
+        auto v = hive({"audit", "verify", logs.path});
+        INFO(v.out << v.err);
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, f + ":4: the newest records were cut off: the head counts 4 records").size() == 1);
+        CHECK(grep(v.out, "FAILED").size() == 1);
+        // A later run does not paper over it.
+        REQUIRE(hive({"--log-dir", logs.path, "-c", "pass"}).exit_code == 0);
+        v = hive({"audit", "verify", logs.path});
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, f + ":4: record deleted, inserted or reordered").size() == 1);
+    }
+    SECTION("the stream file deleted") {
+        REQUIRE(std::remove(f.c_str()) == 0);
+        auto v = hive({"audit", "verify", logs.path});
+        INFO(v.out << v.err);
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, f + ": stream file deleted: the head counts 4 records").size() == 1);
+    }
+    SECTION("the file replaced by an older copy of itself") {
+        TempDir other("/var/tmp/hive-older-XXXXXX");
+        std::string copy = other.path + "/execution_audit.log";
+        std::ofstream(copy) << older;
+        REQUIRE(std::rename(copy.c_str(), f.c_str()) == 0);
+        auto v = hive({"audit", "verify", logs.path});
+        INFO(v.out << v.err);
+        CHECK(v.exit_code == 1);
+        CHECK(grep(v.out, "execution_audit.log: 3 records, 1 problem").size() == 1);
+    }
+}
+
 TEST_CASE("logs: 50 concurrent runs leave intact chains and exactly 50 run records", "[logs]") {
     LogDir logs;
     std::vector<std::thread> ts;
@@ -264,6 +307,79 @@ TEST_CASE("logs: audit show prints a readable timeline of a run", "[logs]") {
     CHECK(s.exit_code == 0);
     CHECK(s.out.find(m[1].str()) != std::string::npos);
     CHECK(s.out.find("open") != std::string::npos);
+}
+
+TEST_CASE("logs: audit show and verify read the directory a plain run wrote to", "[logs]") {
+    LogDir logs;
+    TempDir cwd;
+    RunOptions ro;
+    ro.cwd = cwd.path;  // a ./logs here would be the old default: there is none
+    ro.env_extra = {{"HIVE_LOG_DIR", logs.path}};
+    auto r = hive({"-c", "print('plain run')"}, ro);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(exists(logs.path + "/execution_audit.log"));
+    auto s = hive({"audit", "show"}, ro);
+    INFO(s.out << s.err);
+    CHECK(s.exit_code == 0);
+    CHECK(grep(s.out, "ok rc=0").size() == 1);
+    CHECK(grep(s.out, "-c print('plain run')").size() == 1);
+    auto v = hive({"audit", "verify"}, ro);
+    INFO(v.out << v.err);
+    CHECK(v.exit_code == 0);
+    CHECK(grep(v.out, "OK: ").size() == 1);
+    // With nothing logged there yet: one line naming the directory, exit 2.
+    LogDir empty;
+    std::string gone = empty.path + "/never";
+    ro.env_extra = {{"HIVE_LOG_DIR", gone}};
+    s = hive({"audit", "show"}, ro);
+    CHECK(s.exit_code == 2);
+    CHECK(lines(s.err).size() == 1);
+    CHECK(s.err.find(gone) != std::string::npos);
+}
+
+TEST_CASE("logs: audit show filters a real trail, and its --json feeds jq", "[logs]") {
+    LogDir logs;
+    TempDir d;
+    auto reader = d.file("reader.py", "open('/usr/lib/python3.11/os.py').close()\n");
+    auto snoop = d.file("snoop.py", "try:\n    open('/etc/shadow')\nexcept OSError: pass\nimport json\n");
+    REQUIRE(hive({"--log-dir", logs.path, reader}).exit_code == 0);
+    REQUIRE(hive({"--log-dir", logs.path, snoop}).exit_code == 0);
+
+    auto all = hive({"audit", "show", logs.path});
+    INFO(all.out << all.err);
+    CHECK(grep(all.out, "reader.py").size() == 1);
+    CHECK(grep(all.out, "snoop.py").size() == 1);
+    CHECK(grep(all.out, "1 denied").size() == 1);
+    CHECK(grep(all.out, "denied_by_hook    /etc/shadow").size() == 1);
+
+    auto denied = hive({"audit", "show", logs.path, "--denied"});
+    CHECK(grep(denied.out, "reader.py").empty());
+    CHECK(grep(denied.out, "/etc/shadow").size() == 1);
+    auto by_script = hive({"audit", "show", logs.path, "--script", reader});
+    CHECK(grep(by_script.out, "reader.py").size() == 1);
+    CHECK(grep(by_script.out, "snoop.py").empty());
+    auto imports = hive({"audit", "show", logs.path, "--event", "import", "--since", "1h"});
+    CHECK(grep(imports.out, "import ").size() >= 1);
+    CHECK(grep(imports.out, "snoop.py").size() == 1);
+    auto future = hive({"audit", "show", logs.path, "--since", "2999-01-01"});
+    CHECK(grep(future.out, "no runs match").size() == 1);
+
+    auto js = hive({"audit", "show", logs.path, "--denied", "--json"});
+    REQUIRE(js.exit_code == 0);
+    auto jq = run({"/usr/bin/jq", "-r", "select(.type == \"event\") | \"\\(.event) \\(.args[0]) \\(.decision)\""},
+                  {.stdin_data = js.out});
+    INFO(jq.err);
+    CHECK(jq.exit_code == 0);
+    CHECK(jq.out == "open /etc/shadow denied_by_hook\n");
+
+    for (std::vector<std::string> bad : {std::vector<std::string>{"audit", "show", logs.path, "--since", "soon"},
+                                         {"audit", "show", logs.path, "--nope"},
+                                         {"audit", "verify", logs.path, "--json"}}) {
+        auto u = hive(bad);
+        CHECK(u.exit_code == 2);
+        CHECK(u.out.empty());
+        CHECK(lines(u.err).size() == 1);
+    }
 }
 
 TEST_CASE("logs: the log directory can never be inside a writable path", "[logs]") {

@@ -203,6 +203,7 @@ TEST_CASE("every key is read", "[policy]") {
     CHECK(p.monitoring.sample_interval_ms == 250);
     CHECK(p.monitoring.log_max_bytes == 1048576);
     CHECK(p.monitoring.hmac_key_file == "/etc/hive-py/audit.key");
+    CHECK(p.monitoring.syslog_socket == "/dev/log");
     CHECK(p.enforcement == hive::Enforcement::strict);
 
     CHECK(parse_ok("security: {enforcement: best_effort}").enforcement == hive::Enforcement::best_effort);
@@ -371,7 +372,7 @@ TEST_CASE("to_yaml lists every key and parses back to an equivalent policy", "[p
         INFO(y);
         CHECK(y.rfind("# source: " + f + "  sha256: " + r->sha256 + "\n", 0) == 0);
         for (const char* key : {"timeout_seconds:", "env_passthrough:", "exec_paths:", "blocked_ports:", "deny:",
-                                "execution_time:", "hmac_key_file:", "enforcement:"})
+                                "execution_time:", "hmac_key_file:", "syslog_socket:", "enforcement:"})
             CHECK(y.find(key) != std::string::npos);
         // Parsed from another directory: every path is already absolute.
         auto back = hive::parse_policy(y, "roundtrip.yml", "/elsewhere");

@@ -13,6 +13,7 @@
 using namespace hive;
 using hivetest::grep;
 using hivetest::LogDir;
+namespace json = hive::json;
 
 namespace {
 
@@ -97,4 +98,53 @@ TEST_CASE("iso_time() is gmtime_r's UTC date and time, with microseconds", "[run
         INFO("unix time " << s);
         CHECK(hive::iso_time(s * 1000000000ull + 123456789ull) == want);
     }
+}
+
+TEST_CASE("run log: the run's denials are listed with their target and the key that decides them", "[runlog]") {
+    LogDir d;
+    Policy p;
+    RunLog log("run3", p, open_log(d));
+    auto denied = [](std::uint64_t seq, const char* name, std::vector<std::string> args) {
+        channel::EventWriter w(2, seq, 1, channel::Decision::denied_by_hook, channel::Kind::file, name);
+        for (auto& a : args) w.arg(a);
+        return std::string(static_cast<const char*>(w.data()), w.size());
+    };
+    channel::Drained dr;
+    dr.records = {denied(1, "open", {"/etc/shadow", "r"}), rec(2, 2), denied(3, "open", {"/etc/cron.d/x", "w"}),
+                  denied(4, "import", {"ctypes"}), denied(5, "subprocess.Popen", {"/bin/sh"})};
+    log.take(std::move(dr));
+    log.security("high", "denied_by_kernel", "connect to 10.0.0.1:443 refused: not an allowed domain");
+    log.finish("{\"run_id\":\"run3\"}");
+    const auto& ds = log.denial_list();
+    REQUIRE(ds.size() == 5);
+    CHECK(ds[0].event == "open");
+    CHECK(ds[0].target == "/etc/shadow");
+    CHECK(ds[0].rule == "security.filesystem (readable paths)");
+    CHECK(ds[1].rule == "security.filesystem.allowed_paths");
+    CHECK(ds[2].rule == "security.imports");
+    CHECK(ds[2].target == "ctypes");
+    CHECK(ds[3].rule == "security.execution.allow_subprocess");
+    CHECK(ds[4].event == "network.connect");
+    CHECK(ds[4].decision == channel::Decision::denied_by_kernel);
+    CHECK(log.denials() == 4);  // the hook's; the parent counts its network denials through event()
+}
+
+TEST_CASE("run log: records reach the trail as they were built, one object per line, chained", "[runlog]") {
+    LogDir d;
+    Policy p;
+    RunLog log("run4", p, open_log(d));
+    json::Object ev;
+    ev.add("run_id", "run4").add("event", "network.connect").add("decision", "allowed");
+    log.event(std::move(ev), channel::Decision::allowed);
+    log.event("{\"run_id\":\"run4\",\"event\":\"as text\"}", channel::Decision::allowed);
+    log.event("not an object", channel::Decision::allowed);  // refused, said in errors()
+    log.sample("{\"run_id\":\"run4\",\"cpu_seconds\":0.5}");
+    log.finish("{\"run_id\":\"run4\"}");
+    auto ev_lines = hivetest::lines(d.events());
+    REQUIRE(ev_lines.size() == 2);
+    CHECK(ev_lines[0].rfind("{\"run_id\":\"run4\",\"event\":\"network.connect\",\"decision\":\"allowed\",\"prev\":\"", 0) == 0);
+    CHECK(ev_lines[1].rfind("{\"run_id\":\"run4\",\"event\":\"as text\",\"prev\":\"", 0) == 0);
+    CHECK(hivetest::lines(d.read("resource_usage.log")).size() == 1);
+    REQUIRE(log.errors().size() == 1);
+    CHECK(log.errors()[0] == "a parent's event that is not a JSON object was not recorded");
 }
