@@ -26,6 +26,7 @@
 
 #include "run.h"
 #include "sandbox/doctor.h"
+#include "sandbox/identity.h"
 #include "sandbox/landlock.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/seccomp_rules.h"
@@ -460,6 +461,56 @@ TEST_CASE("seccomp: blocked operations are EPERM", "[seccomp]") {
     });
     CHECK_CHILD_OK(r);
     CHECK(hivetest::exists(f));
+}
+
+TEST_CASE("identity: --check-policy's warnings for a root caller", "[identity]") {
+    auto warnings = [](std::vector<std::string> rw, std::vector<std::string> ro = {}) {
+        Policy p;
+        p.filesystem.allowed_paths = std::move(rw);
+        p.filesystem.read_only_paths = std::move(ro);
+        return identity::root_exposure_warnings(p);
+    };
+    auto one = [&](std::vector<std::string> rw, std::vector<std::string> ro, const std::string& has) {
+        auto w = warnings(rw, ro);
+        INFO((w.empty() ? std::string("(no warning)") : w[0]));
+        REQUIRE(w.size() == 1);
+        CHECK(w[0].find(has) != std::string::npos);
+        CHECK(w[0].rfind("run by root: security.filesystem.", 0) == 0);
+    };
+    // Nothing of root's in a project's own directories.
+    CHECK(warnings({"/srv/hive/data", "/home/alice/logs"}, {"/usr/lib/python3", "/opt/models", "/etc/hosts"}).empty());
+    CHECK(warnings({}, {}).empty());
+    // Writable system directories: being one, lying in one, containing one.
+    one({"/etc"}, {}, "allowed_paths: /etc: a system directory; contains /etc/shadow, a secret: the script could "
+                      "read and change root's files there as their owner");
+    one({"/etc/cron.d"}, {}, "/etc/cron.d: lies in /etc, a system directory: the script");
+    one({"/usr/local/bin"}, {}, "/usr/local/bin: lies in /usr, a system directory");
+    one({"/var"}, {}, "/var: contains /var/lib, a system directory");
+    one({"/var/lib/hive"}, {}, "lies in /var/lib");
+    one({"/lib64"}, {}, "/lib64: a system directory");
+    one({"/lib/x86_64-linux-gnu"}, {}, "a system directory");
+    one({"/boot"}, {}, "/boot: a system directory");
+    one({"/proc/sys"}, {}, "lies in /proc");
+    one({"/sys"}, {}, "/sys: a system directory");
+    one({"/dev"}, {}, "/dev: a system directory");
+    one({"/run/systemd"}, {}, "lies in /run");
+    one({"/var/spool/cron"}, {}, "lies in /var/spool");
+    // Secrets, writable or read-only; "/" contains them all.
+    one({"/"}, {}, "/: the whole filesystem; contains /etc/shadow, a secret");
+    one({}, {"/"}, "read_only_paths: /: contains /etc/shadow, a secret: the script could read it as its owner");
+    one({}, {"/etc"}, "read_only_paths: /etc: contains /etc/shadow");
+    one({}, {"/etc/shadow"}, "/etc/shadow: a secret");
+    one({}, {"/etc/ssh/ssh_host_ed25519_key"}, "lies in /etc/ssh, a secret");
+    one({}, {"/root/.ssh"}, "/root/.ssh: a secret");
+    one({}, {"/root/project"}, "lies in /root, a secret");
+    one({"/root"}, {}, "/root: a system directory; contains /root/.ssh, a secret");
+    // World-writable shared directories: what the script leaves there is root's.
+    one({"/tmp"}, {}, "/tmp: shared by every user: what the script leaves there");
+    one({"/var/tmp/hive"}, {}, "lies in /var/tmp, shared by every user");
+    one({"/dev/shm"}, {}, "/dev/shm: shared by every user");
+    // Not fooled by a common prefix.
+    CHECK(warnings({"/etcetera", "/usrdata", "/tmpfiles", "/rooted"}, {"/etc-backup", "/rootfs"}).empty());
+    CHECK(warnings({"/etc", "/tmp"}, {"/etc/shadow"}).size() == 3);
 }
 
 TEST_CASE("seccomp: no sockets without allowed domains; socketpair stays", "[seccomp]") {
