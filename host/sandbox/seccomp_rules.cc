@@ -177,7 +177,8 @@ Status export_program(scmp_filter_ctx ctx, std::vector<sock_filter>& program) {
 //    whole by the policy;
 //  - open, openat, creat with O_CREAT or O_TMPFILE (the only flags with which the kernel reads the mode;
 //    an O_TMPFILE file is linked in later with its mode);
-//  - mkdir, mkdirat (S_ISGID on a directory is inherited by everything made in it), mknod, mknodat;
+//  - mkdir, mkdirat (the kernel drops both bits from mkdir's mode: refused anyway, so that asking for
+//    one gets the same answer everywhere), mknod, mknodat (which keeps them on a regular file or fifo);
 //  - openat2 carries its mode inside a struct seccomp cannot read: ENOSYS, as on a kernel before 5.6.
 //    Neither CPython 3.11 nor glibc 2.36 calls it (their binaries do not name it).
 // Masked compares only look at the low bits the kernel reads (mode is an umode_t, flags an int), so the
