@@ -29,7 +29,7 @@ struct Prepared {
 //  - clone3 -> ENOSYS (glibc falls back to clone, whose flags the filter can see);
 //  - under every policy: S_ISUID/S_ISGID in the mode of chmod/fchmod/fchmodat/fchmodat2, creat, mkdir(at),
 //    mknod(at), open/openat with O_CREAT or O_TMPFILE -> EPERM; openat2 -> ENOSYS (seccomp_rules.cc);
-//  - ioctl TIOCSTI, TIOCLINUX, TIOCSETD -> EPERM (the caller's terminal);
+//  - ioctl TIOCSTI, TIOCLINUX, TIOCSETD, KD* and VT_* (a console's keyboard) -> EPERM (the caller's terminal);
 //  - execve/execveat -> EPERM unless policy.execution.allow_subprocess;
 //  - `protected_fds` (the event channel's fds): close/dup2/dup3 onto them -> EPERM.
 // The filter's shape comes from the run's plan: its blocked operations, network mode and subprocess rule.

@@ -247,7 +247,12 @@ void add_rules(const Shape& shape, const std::vector<int>& protected_fds, Sink& 
     b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCSTI)});
     b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCLINUX)});
     b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCSETD)});
-    summary.push_back("EPERM: ioctl TIOCSTI, TIOCLINUX, TIOCSETD");
+    // On a virtual console the keyboard and its maps are the console's, shared by every later login:
+    // the KD* (0x4Bxx: keyboard mode, key maps, function-key strings, text/graphics mode) and VT_*
+    // (0x56xx: switching and locking consoles) requests are refused as a whole.
+    b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00, 0x4b00)});
+    b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00, 0x5600)});
+    summary.push_back("EPERM: ioctl TIOCSTI, TIOCLINUX, TIOCSETD, KD* (0x4Bxx), VT_* (0x56xx)");
     if (shape.del) {
         for (const char* name : kDelete) b.add(SCMP_ACT_ERRNO(EPERM), name);
         summary.push_back("EPERM: " + join(kDelete, std::size(kDelete)));

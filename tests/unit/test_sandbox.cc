@@ -525,7 +525,7 @@ TEST_CASE("seccomp: setuid/setgid mode bits are EPERM under every policy, plain 
 
 // The caller's terminal: no keystrokes pushed (TIOCSTI), no line discipline changed (TIOCSETD, which
 // N_NULL would leave dead), no console ioctl (TIOCLINUX); reading the terminal's state stays.
-TEST_CASE("seccomp: TIOCSTI, TIOCSETD, TIOCLINUX are EPERM on a terminal", "[seccomp][tty]") {
+TEST_CASE("seccomp: TIOCSTI, TIOCSETD, TIOCLINUX, KD* and VT_* are EPERM on a terminal", "[seccomp][tty]") {
     int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     REQUIRE(master >= 0);
     REQUIRE(::grantpt(master) == 0);
@@ -543,6 +543,13 @@ TEST_CASE("seccomp: TIOCSTI, TIOCSETD, TIOCLINUX are EPERM on a terminal", "[sec
         m += expect_errno("TIOCSTI", ::ioctl(slave, TIOCSTI, &c), EPERM);
         char sub = 0;
         m += expect_errno("TIOCLINUX", ::ioctl(slave, TIOCLINUX, &sub), EPERM);
+        int mode = 0;
+        m += expect_errno("KDSKBMODE", ::ioctl(slave, 0x4B45, &mode), EPERM);
+        m += expect_errno("KDSKBSENT", ::ioctl(slave, 0x4B49, &mode), EPERM);
+        m += expect_errno("VT_ACTIVATE", ::ioctl(slave, 0x5606, 1), EPERM);
+        m += expect_errno("KDSETMODE (cmd | 1<<32)", ::syscall(SYS_ioctl, slave, (1UL << 32) | 0x4B3A, 1), EPERM);
+        winsize ws{};
+        m += expect_ok("TIOCGWINSZ", ::ioctl(slave, TIOCGWINSZ, &ws));
         m += expect_ok("TIOCGETD", ::ioctl(slave, TIOCGETD, &ldisc));
         termios t{};
         m += expect_ok("tcgetattr", ::tcgetattr(slave, &t));
