@@ -11,6 +11,7 @@
 #include "run.h"
 
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -53,14 +54,24 @@ struct Run {
     }
 };
 
-Run sandboxed(const std::string& pol, const std::string& code, const std::vector<std::string>& args) {
+// `as_uid` >= 0: hive-py run as that uid/gid (setpriv, from a root test), its directories chowned to it.
+Run sandboxed(const std::string& pol, const std::string& code, const std::vector<std::string>& args, int as_uid = -1) {
     LogDir logs;
     std::vector<std::string> argv{"--policy", policy(pol), "--log-dir", logs.path, "-c", code};
     argv.insert(argv.end(), args.begin(), args.end());
     RunOptions opts;
     opts.timeout_seconds = 60;
     Run r;
-    r.o = hive(argv, opts);
+    if (as_uid >= 0) {
+        REQUIRE(::chown(logs.path.c_str(), uid_t(as_uid), gid_t(as_uid)) == 0);
+        for (const auto& a : args) REQUIRE(::chown(a.c_str(), uid_t(as_uid), gid_t(as_uid)) == 0);
+        const std::string id = std::to_string(as_uid);
+        argv.insert(argv.begin(), {"/usr/bin/setpriv", "--reuid=" + id, "--regid=" + id, "--clear-groups", hive_bin()});
+        opts.env_extra = {{"HOME", "/nonexistent"}};
+        r.o = run(argv, opts);
+    } else {
+        r.o = hive(argv, opts);
+    }
     r.exec_log = logs.runs();
     r.security_log = logs.security();
     return r;
@@ -84,7 +95,7 @@ void check_refused(const Run& r, const std::string& name, int want = EPERM) {
 }
 
 // Nothing under `dir` carries a setuid or setgid bit; returns the modes it saw, for the report.
-std::string check_no_privileged_bits(const std::string& dir, const std::vector<std::string>& names) {
+std::string check_no_privileged_bits(const std::string& dir, const std::vector<std::string>& names, uid_t owner) {
     std::string seen;
     for (const auto& n : names) {
         struct stat st {};
@@ -94,7 +105,7 @@ std::string check_no_privileged_bits(const std::string& dir, const std::vector<s
         seen += b;
         INFO(seen);
         CHECK((st.st_mode & (S_ISUID | S_ISGID)) == 0);
-        CHECK(st.st_uid == ::geteuid());  // the caller's uid outside, as documented
+        CHECK(st.st_uid == owner);  // the caller's uid outside, as documented
     }
     return seen;
 }
@@ -103,8 +114,8 @@ const std::vector<std::string> kMade = {"prog", "made", "made2", "dir", "dir2", 
 
 }  // namespace
 
-TEST_CASE("attack: setuid/setgid bits through os.chmod, os.open, os.mkdir, os.mknod (seccomp EPERM)",
-          "[attack][identity]") {
+// The os.* attempts, by hive-py run as the test's own user (as_uid < 0) or as `as_uid`.
+static void os_mode_bits_attack(int as_uid) {
     TmpDir d;
     const std::string code = R"PY(
 import os, stat, sys
@@ -134,11 +145,12 @@ t("mknod_04755", lambda: os.mknod(d + "/node", stat.S_IFREG | 0o4755))
 t("mkfifo_02666", lambda: os.mkfifo(d + "/fifo", 0o2666))
 t("tmpfile_04755", lambda: os.close(os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o4755)))
 )PY";
-    Run r = sandboxed("chmod_allowed", code, {d.path});
+    Run r = sandboxed("chmod_allowed", code, {d.path}, as_uid);
     if (!sandbox_ready(r)) return;
     INFO(r.dump());
     REQUIRE(r.o.exit_code == 0);
     if (::geteuid() != 0) WARN("not run as root: the sandbox's uid is not root's outside here");
+    const uid_t owner = as_uid < 0 ? ::geteuid() : uid_t(as_uid);
     long rc = -2;
     int err = 0;
     REQUIRE(r.res("chmod_plain", rc, err));
@@ -146,12 +158,24 @@ t("tmpfile_04755", lambda: os.close(os.open(d, os.O_TMPFILE | os.O_WRONLY, 0o475
     for (const char* n : {"chmod_u+s", "chmod_g+s", "chmod_ug+s", "fchmod_u+s", "open_04755", "open_02755",
                           "mkdir_02775", "mkdir_04775", "mknod_04755", "mkfifo_02666", "tmpfile_04755"})
         check_refused(r, n);
-    const std::string seen = check_no_privileged_bits(d.path, kMade);
+    const std::string seen = check_no_privileged_bits(d.path, kMade, owner);
     INFO(seen);
     struct stat st {};
     REQUIRE(::stat((d.path + "/prog").c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0755);
     for (const char* n : {"made", "made2", "dir", "dir2", "node", "fifo"}) CHECK_FALSE(exists(d.path + "/" + n));
+}
+
+TEST_CASE("attack: setuid/setgid bits through os.chmod, os.open, os.mkdir, os.mknod (seccomp EPERM)",
+          "[attack][identity]") {
+    SECTION("as the test's own user (root here)") { os_mode_bits_attack(-1); }
+    SECTION("as uid 65534") {
+        if (::geteuid() != 0 || !exists("/usr/bin/setpriv")) {
+            WARN("SKIPPED (as uid 65534): needs root and setpriv(1)");
+            return;
+        }
+        os_mode_bits_attack(65534);
+    }
 }
 
 TEST_CASE("attack: setuid/setgid bits through raw syscalls and libc, past the audit hook (seccomp EPERM)",
@@ -207,7 +231,7 @@ sc("openat2", 437, -100, d + b"/tmpfile", how, 24)
                           "openat_hi", "creat", "open_tmpfile", "mkdir", "mkdirat", "mknod", "mknodat"})
         check_refused(r, n);
     check_refused(r, "openat2", ENOSYS);
-    const std::string seen = check_no_privileged_bits(d.path, kMade);
+    const std::string seen = check_no_privileged_bits(d.path, kMade, ::geteuid());
     INFO(seen);
     struct stat st {};
     REQUIRE(::stat((d.path + "/prog").c_str(), &st) == 0);
