@@ -91,6 +91,16 @@ std::uint32_t layer_bits(const sandbox::Applied& a, const sandbox::ChildPlan& p)
     return b;
 }
 
+// Counts a sandbox process that died by `sig`; the first SIGSYS one is the one named, else the first.
+void note_signaled(Report& r, pid_t pid, int sig) {
+    ++r.signaled;
+    if (sig == SIGSYS) ++r.sigsys;
+    if (r.first_signal == 0 || (sig == SIGSYS && r.first_signal != SIGSYS)) {
+        r.first_signal = sig;
+        r.first_pid = pid;
+    }
+}
+
 }  // namespace
 
 void init_main(const Args& a) {
@@ -194,6 +204,9 @@ void init_main(const Args& a) {
             if (errno == EINTR) continue;
             break;  // ECHILD: everything reaped
         }
+        // A death by a signal before the sweep below is the process's own (a fault, seccomp's SIGSYS, a
+        // signal the script sent); after it, a SIGKILL is the sweep's.
+        if (WIFSIGNALED(status) && !(script_done && WTERMSIG(status) == SIGKILL)) note_signaled(r, w, WTERMSIG(status));
         if (w == pid && !script_done) {
             script_done = true;
             HIVE_MARK("i.s_reaped");

@@ -30,6 +30,14 @@ struct Report {
     // reaped process's): rchar, wchar, read_bytes, write_bytes. io_valid is 0 when it could not be read.
     std::uint64_t io[4] = {};
     std::uint32_t io_valid = 0;
+    // script_ended: the processes of the sandbox (the script's own included) that died by a signal before
+    // the init swept the rest with SIGKILL, and how many of them by SIGSYS (seccomp's kill): a forked
+    // child's death is otherwise seen by nobody. first_*: the first such death, a SIGSYS one if any
+    // (pid as the sandbox's pid namespace numbers it).
+    std::uint32_t signaled = 0;
+    std::uint32_t sigsys = 0;
+    std::int32_t first_signal = 0;
+    std::int32_t first_pid = 0;
 
     void set_text(const char* s, const char* m) {
         std::strncpy(step, s, sizeof step - 1);

@@ -102,7 +102,7 @@ static const std::vector<Key> kKeys = {
     {"security.filesystem.exec_paths", HIVE_FIELD(filesystem.exec_paths), paths(), Strings{}, absent, true,
      "the programs the script may execve. Non-empty requires `execution.allow_subprocess: true`"},
     {"security.filesystem.blocked_operations", HIVE_FIELD(filesystem.blocked), flags("blocked operation", kBlockedOps), Strings{}, Strings{"delete", "chmod", "chown"}, false,
-     "`delete` is unlink, rmdir and rename/replace; `truncate` is ours: truncating an existing file destroys it as surely as deleting it"},
+     "`delete` is unlink, rmdir and rename/replace; `truncate` is ours: truncating an existing file destroys it as surely as deleting it. Without `chmod` the script may set plain modes, never a setuid or setgid bit (refused under every policy)"},
 
     {"security.network.allowed_domains", HIVE_FIELD(network.allowed_domains), strings("host names", check_domain, "`host.name`, `*.host.name` or an IPv4 address; no scheme, port or path"), Strings{}, as_default, false,
      "`[]` means no network at all. Otherwise TCP connections to these names only: the parent resolves them when the run starts (the addresses go in the run record), the sandbox resolves them from a generated hosts file, and the parent makes every connect() itself after checking the address (README, \"Network allow-list\"). A wildcard validates but is never reachable: no address can be known for it ahead (hive-py warns)"},

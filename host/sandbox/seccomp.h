@@ -27,6 +27,9 @@ struct Prepared {
 //    acct, swapon/off, reboot, clock setting, open_by_handle_at, clone with namespace flags);
 //    foreign architectures (x32, i386) -> kill process;
 //  - clone3 -> ENOSYS (glibc falls back to clone, whose flags the filter can see);
+//  - under every policy: S_ISUID/S_ISGID in the mode of chmod/fchmod/fchmodat/fchmodat2, creat, mkdir(at),
+//    mknod(at), open/openat with O_CREAT or O_TMPFILE -> EPERM; openat2 -> ENOSYS (seccomp_rules.cc);
+//  - ioctl TIOCSTI, TIOCLINUX, TIOCSETD, KD* and VT_* (a console's keyboard) -> EPERM (the caller's terminal);
 //  - execve/execveat -> EPERM unless policy.execution.allow_subprocess;
 //  - `protected_fds` (the event channel's fds): close/dup2/dup3 onto them -> EPERM.
 // The filter's shape comes from the run's plan: its blocked operations, network mode and subprocess rule.

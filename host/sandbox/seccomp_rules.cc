@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -167,6 +168,52 @@ Status export_program(scmp_filter_ctx ctx, std::vector<sock_filter>& program) {
     return {};
 }
 
+// No setuid/setgid bit on anything the script makes or changes, under every policy. The sandbox's uid is
+// the caller's outside (namespaces.cc): run by root, a file made u+s in a writable path would be a
+// setuid-root program for every local user, and a g+s one would carry the caller's group. No script
+// needs them: a governance script has no programs to install. Refused with EPERM, as the kernel
+// refuses a mode it does not allow; every call that takes a mode is covered:
+//  - chmod, fchmod, fchmodat, fchmodat2 (the mode is their 2nd or 3rd argument), unless chmod is blocked
+//    whole by the policy;
+//  - open, openat, creat with O_CREAT or O_TMPFILE (the only flags with which the kernel reads the mode;
+//    an O_TMPFILE file is linked in later with its mode);
+//  - mkdir, mkdirat (the kernel drops both bits from mkdir's mode: refused anyway, so that asking for
+//    one gets the same answer everywhere), mknod, mknodat (which keeps them on a regular file or fifo);
+//  - openat2 carries its mode inside a struct seccomp cannot read: ENOSYS, as on a kernel before 5.6.
+//    Neither CPython 3.11 nor glibc 2.36 calls it (their binaries do not name it).
+// Masked compares only look at the low bits the kernel reads (mode is an umode_t, flags an int), so the
+// upper half of a register cannot hide a bit. A directory made in a setgid directory still inherits its
+// S_ISGID from the kernel, which does not make it a privileged program.
+void add_mode_bit_rules(const Shape& shape, Sink& b, std::vector<std::string>& summary) {
+    constexpr std::uint64_t kModeBits[] = {S_ISUID, S_ISGID};
+    // The kernel's __O_TMPFILE bit alone (glibc's __O_TMPFILE adds O_DIRECTORY): the kernel refuses the
+    // bit without O_DIRECTORY, so matching the one bit is the stricter test.
+    constexpr std::uint64_t kCreateFlags[] = {O_CREAT, 020000000};
+    auto bit = [](unsigned arg, std::uint64_t m) { return SCMP_CMP(arg, SCMP_CMP_MASKED_EQ, m, m); };
+    struct ModeArg {
+        const char* name;
+        unsigned mode;
+    };
+    if (!shape.chmod) {
+        for (const ModeArg& c : {ModeArg{"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}})
+            for (std::uint64_t m : kModeBits) b.add(SCMP_ACT_ERRNO(EPERM), c.name, {bit(c.mode, m)});
+    }
+    for (const ModeArg& c : {ModeArg{"creat", 1}, {"mkdir", 1}, {"mkdirat", 2}, {"mknod", 1}, {"mknodat", 2}})
+        for (std::uint64_t m : kModeBits) b.add(SCMP_ACT_ERRNO(EPERM), c.name, {bit(c.mode, m)});
+    struct OpenArgs {
+        const char* name;
+        unsigned flags, mode;
+    };
+    for (const OpenArgs& c : {OpenArgs{"open", 1, 2}, {"openat", 2, 3}})
+        for (std::uint64_t f : kCreateFlags)
+            for (std::uint64_t m : kModeBits) b.add(SCMP_ACT_ERRNO(EPERM), c.name, {bit(c.flags, f), bit(c.mode, m)});
+    b.add(SCMP_ACT_ERRNO(ENOSYS), "openat2");
+    summary.push_back(std::string("EPERM: S_ISUID/S_ISGID in the mode of ") +
+                      (shape.chmod ? "" : "chmod, fchmod, fchmodat, fchmodat2, ") +
+                      "creat, mkdir, mkdirat, mknod, mknodat, open/openat with O_CREAT or O_TMPFILE; "
+                      "ENOSYS: openat2 (its mode is out of seccomp's reach)");
+}
+
 // The rules, in the order they are added, and their summary lines.
 void add_rules(const Shape& shape, const std::vector<int>& protected_fds, Sink& b, std::vector<std::string>& summary) {
 
@@ -183,6 +230,7 @@ void add_rules(const Shape& shape, const std::vector<int>& protected_fds, Sink& 
         for (const char* name : kChmod) b.add(SCMP_ACT_ERRNO(EPERM), name);
         summary.push_back("EPERM: " + join(kChmod, std::size(kChmod)));
     }
+    add_mode_bit_rules(shape, b, summary);
     if (shape.chown) {
         for (const char* name : kChown) b.add(SCMP_ACT_ERRNO(EPERM), name);
         summary.push_back("EPERM: " + join(kChown, std::size(kChown)));
@@ -192,11 +240,19 @@ void add_rules(const Shape& shape, const std::vector<int>& protected_fds, Sink& 
         for (const char* name : kXattrSet) b.add(SCMP_ACT_ERRNO(EPERM), name);
         summary.push_back("EPERM: " + join(kXattrSet, std::size(kXattrSet)));
     }
-    // Pushing keystrokes into the caller's terminal (TIOCSTI) or its console (TIOCLINUX) would run commands
-    // in the user's shell after the run: the sandbox shares the caller's controlling terminal.
+    // The sandbox shares the caller's controlling terminal. Pushing keystrokes into it (TIOCSTI) or its
+    // console (TIOCLINUX) would run commands in the user's shell after the run; changing its line
+    // discipline (TIOCSETD, N_NULL say) leaves it dead after the run. Termios and the window size are
+    // restored by the parent instead (supervisor/terminal.h): a script may set a terminal raw.
     b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCSTI)});
     b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCLINUX)});
-    summary.push_back("EPERM: ioctl TIOCSTI, TIOCLINUX");
+    b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {eq32(1, TIOCSETD)});
+    // On a virtual console the keyboard and its maps are the console's, shared by every later login:
+    // the KD* (0x4Bxx: keyboard mode, key maps, function-key strings, text/graphics mode) and VT_*
+    // (0x56xx: switching and locking consoles) requests are refused as a whole.
+    b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00, 0x4b00)});
+    b.add(SCMP_ACT_ERRNO(EPERM), "ioctl", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffff00, 0x5600)});
+    summary.push_back("EPERM: ioctl TIOCSTI, TIOCLINUX, TIOCSETD, KD* (0x4Bxx), VT_* (0x56xx)");
     if (shape.del) {
         for (const char* name : kDelete) b.add(SCMP_ACT_ERRNO(EPERM), name);
         summary.push_back("EPERM: " + join(kDelete, std::size(kDelete)));

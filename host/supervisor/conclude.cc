@@ -75,6 +75,7 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
         rec.add("connections_allowed", l.network->guard->allowed()).add("connections_denied", l.network->guard->denied());
     if (seen.undelivered_bytes) rec.add("output_undelivered_bytes", std::int64_t(seen.undelivered_bytes));
     if (!out.error.empty()) rec.add("error", out.error);
+    rec.add("sandbox_kills", std::int64_t(out.sandbox_kills));  // the sandbox's processes seccomp killed
     return rec.str();
 }
 

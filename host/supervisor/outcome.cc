@@ -25,7 +25,22 @@ Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int ini
         if (rep && rep->kind == child::Report::setup_failed) break;
         if (r.kind == child::Report::setup_failed || r.kind == child::Report::script_ended) rep = &r;
     }
-    if (rep && rep->kind == child::Report::script_ended) o.layers = rep->layers;
+    if (rep && rep->kind == child::Report::script_ended) {
+        o.layers = rep->layers;
+        o.sandbox_kills = int(rep->sigsys);
+        o.signal_deaths = int(rep->signaled);
+        // The script's own SIGSYS is `seccomp_kill` below; the others would pass unseen: the script's
+        // process may well exit 0 after its fork died.
+        const bool script_sigsys = WIFSIGNALED(rep->wait_status) && WTERMSIG(rep->wait_status) == SIGSYS;
+        const unsigned others = rep->sigsys - (script_sigsys && rep->sigsys > 0 ? 1u : 0u);
+        if (others > 0) {
+            log.security("high", "kernel_kill",
+                         std::to_string(others) + (others == 1 ? " process" : " processes") +
+                             " of the sandbox besides the script's own killed by the kernel (seccomp, SIGSYS): a "
+                             "forbidden system call; the first: pid " + std::to_string(rep->first_pid) +
+                             " in the sandbox, " + signal_name(rep->first_signal));
+        }
+    }
 
     if (timed_out) {
         o.ended = o.error = "timeout";

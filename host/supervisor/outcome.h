@@ -20,6 +20,10 @@ struct Outcome {
     int return_code = 0;  // BIP-025's: the script's status, or -N for signal N
     int exit_code = 0;    // hive-py's own exit code
     std::uint32_t layers = 0;  // child::Layer bits the init reported
+    // Processes of the sandbox the kernel killed for a forbidden system call (SIGSYS), the script's own
+    // process included: the record's `sandbox_kills`. A forked child's kill is a `kernel_kill` event.
+    int sandbox_kills = 0;
+    int signal_deaths = 0;     // processes of the sandbox that died by any signal before the init's sweep
 };
 
 // `reports`: every record the init sent, in order. Security events for kills and limits go to `log`.

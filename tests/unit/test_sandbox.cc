@@ -14,6 +14,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -26,6 +27,7 @@
 
 #include "run.h"
 #include "sandbox/doctor.h"
+#include "sandbox/identity.h"
 #include "sandbox/landlock.h"
 #include "sandbox/seccomp.h"
 #include "sandbox/seccomp_rules.h"
@@ -460,6 +462,155 @@ TEST_CASE("seccomp: blocked operations are EPERM", "[seccomp]") {
     });
     CHECK_CHILD_OK(r);
     CHECK(hivetest::exists(f));
+}
+
+// Run by root the sandbox's uid is root's outside: a setuid bit would make a setuid-root program. No
+// policy lets one be set (seccomp_rules.cc: add_mode_bit_rules); a plain mode stays settable.
+TEST_CASE("seccomp: setuid/setgid mode bits are EPERM under every policy, plain modes are not", "[seccomp]") {
+    for (bool chmod_blocked : {false, true}) {
+        DYNAMIC_SECTION((chmod_blocked ? "chmod blocked" : "chmod allowed")) {
+            hivetest::TempDir d;
+            const std::string f = d.file("f", "x", 0644), made = d.path + "/made", dir = d.path + "/dir";
+            Policy policy = chmod_blocked ? blocking_policy() : Policy{};
+            auto r = under_seccomp(policy, {}, [&] {
+                ::umask(0);
+                std::string m;
+                for (mode_t bits : {mode_t(S_ISUID), mode_t(S_ISGID)}) {
+                    const mode_t mode = bits | 0755;
+                    int fd = ::open(f.c_str(), O_RDONLY);
+                    m += expect_errno("chmod", ::chmod(f.c_str(), mode), EPERM);
+                    m += expect_errno("fchmod", ::fchmod(fd, mode), EPERM);
+                    m += expect_errno("fchmodat", ::fchmodat(AT_FDCWD, f.c_str(), mode, 0), EPERM);
+                    m += expect_errno("fchmodat2 (452)", ::syscall(452, AT_FDCWD, f.c_str(), mode, 0), EPERM);
+                    // The kernel reads a umode_t: the bit with garbage in the register's upper half.
+                    m += expect_errno("chmod (mode | 1<<32)", ::syscall(SYS_chmod, f.c_str(), (1UL << 32) | mode), EPERM);
+                    ::close(fd);
+                    m += expect_errno("open O_CREAT", ::open(made.c_str(), O_CREAT | O_WRONLY, mode), EPERM);
+                    m += expect_errno("openat O_CREAT|O_EXCL",
+                                      ::openat(AT_FDCWD, made.c_str(), O_CREAT | O_EXCL | O_WRONLY, mode), EPERM);
+                    m += expect_errno("open (syscall) O_CREAT",
+                                      ::syscall(SYS_open, made.c_str(), O_CREAT | O_WRONLY, mode), EPERM);
+                    m += expect_errno("creat", ::creat(made.c_str(), mode), EPERM);
+                    m += expect_errno("openat O_TMPFILE", ::openat(AT_FDCWD, d.path.c_str(), O_TMPFILE | O_WRONLY, mode), EPERM);
+                    m += expect_errno("mkdir", ::mkdir(dir.c_str(), mode), EPERM);
+                    m += expect_errno("mkdirat", ::mkdirat(AT_FDCWD, dir.c_str(), mode), EPERM);
+                    m += expect_errno("mknod S_IFREG", ::mknod(made.c_str(), S_IFREG | mode, 0), EPERM);
+                    m += expect_errno("mknodat S_IFIFO", ::mknodat(AT_FDCWD, made.c_str(), S_IFIFO | mode, 0), EPERM);
+                }
+                // The mode of an open without O_CREAT means nothing to the kernel: not refused.
+                int fd = int(::syscall(SYS_open, f.c_str(), O_RDONLY, 04755));
+                m += expect_ok("open (no O_CREAT) with mode 04755", fd);
+                if (fd >= 0) ::close(fd);
+                // openat2's mode is in a struct seccomp cannot read.
+                std::uint64_t how[3] = {O_CREAT | O_WRONLY, 04755, 0};
+                m += expect_errno("openat2", ::syscall(437, AT_FDCWD, made.c_str(), how, sizeof how), ENOSYS);
+                if (!chmod_blocked) m += expect_ok("chmod 0700", ::chmod(f.c_str(), 0700));
+                m += expect_ok("mkdir 0777", ::mkdir(dir.c_str(), 0777));
+                fd = ::open(made.c_str(), O_CREAT | O_WRONLY, 0777);
+                m += expect_ok("open O_CREAT 0777", fd);
+                if (fd >= 0) ::close(fd);
+                return m;
+            });
+            CHECK_CHILD_OK(r);
+            struct stat st {};
+            REQUIRE(::stat(f.c_str(), &st) == 0);
+            CHECK((st.st_mode & 07777) == (chmod_blocked ? 0644u : 0700u));
+            REQUIRE(::stat(made.c_str(), &st) == 0);
+            CHECK((st.st_mode & 07777) == 0777u);
+            REQUIRE(::stat(dir.c_str(), &st) == 0);
+            CHECK((st.st_mode & (S_ISUID | S_ISGID)) == 0);
+        }
+    }
+}
+
+// The caller's terminal: no keystrokes pushed (TIOCSTI), no line discipline changed (TIOCSETD, which
+// N_NULL would leave dead), no console ioctl (TIOCLINUX); reading the terminal's state stays.
+TEST_CASE("seccomp: TIOCSTI, TIOCSETD, TIOCLINUX, KD* and VT_* are EPERM on a terminal", "[seccomp][tty]") {
+    int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    REQUIRE(master >= 0);
+    REQUIRE(::grantpt(master) == 0);
+    REQUIRE(::unlockpt(master) == 0);
+    int slave = ::open(::ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+    REQUIRE(slave >= 0);
+    auto r = under_seccomp(Policy{}, {}, [&] {
+        std::string m;
+        int ldisc = 0;  // N_TTY, the one it has: without the filter, setting it succeeds
+        m += expect_errno("TIOCSETD N_TTY", ::ioctl(slave, TIOCSETD, &ldisc), EPERM);
+        ldisc = 27;  // N_NULL
+        m += expect_errno("TIOCSETD N_NULL", ::ioctl(slave, TIOCSETD, &ldisc), EPERM);
+        m += expect_errno("TIOCSETD (cmd | 1<<32)", ::syscall(SYS_ioctl, slave, (1UL << 32) | TIOCSETD, &ldisc), EPERM);
+        char c = 'x';
+        m += expect_errno("TIOCSTI", ::ioctl(slave, TIOCSTI, &c), EPERM);
+        char sub = 0;
+        m += expect_errno("TIOCLINUX", ::ioctl(slave, TIOCLINUX, &sub), EPERM);
+        int mode = 0;
+        m += expect_errno("KDSKBMODE", ::ioctl(slave, 0x4B45, &mode), EPERM);
+        m += expect_errno("KDSKBSENT", ::ioctl(slave, 0x4B49, &mode), EPERM);
+        m += expect_errno("VT_ACTIVATE", ::ioctl(slave, 0x5606, 1), EPERM);
+        m += expect_errno("KDSETMODE (cmd | 1<<32)", ::syscall(SYS_ioctl, slave, (1UL << 32) | 0x4B3A, 1), EPERM);
+        winsize ws{};
+        m += expect_ok("TIOCGWINSZ", ::ioctl(slave, TIOCGWINSZ, &ws));
+        m += expect_ok("TIOCGETD", ::ioctl(slave, TIOCGETD, &ldisc));
+        termios t{};
+        m += expect_ok("tcgetattr", ::tcgetattr(slave, &t));
+        return m;
+    });
+    int ldisc = -1;
+    CHECK(::ioctl(slave, TIOCGETD, &ldisc) == 0);
+    CHECK(ldisc == 0);
+    ::close(slave);
+    ::close(master);
+    CHECK_CHILD_OK(r);
+}
+
+TEST_CASE("identity: --check-policy's warnings for a root caller", "[identity]") {
+    auto warnings = [](std::vector<std::string> rw, std::vector<std::string> ro = {}) {
+        Policy p;
+        p.filesystem.allowed_paths = std::move(rw);
+        p.filesystem.read_only_paths = std::move(ro);
+        return identity::root_exposure_warnings(p);
+    };
+    auto one = [&](std::vector<std::string> rw, std::vector<std::string> ro, const std::string& has) {
+        auto w = warnings(rw, ro);
+        INFO((w.empty() ? std::string("(no warning)") : w[0]));
+        REQUIRE(w.size() == 1);
+        CHECK(w[0].find(has) != std::string::npos);
+        CHECK(w[0].rfind("run by root: security.filesystem.", 0) == 0);
+    };
+    // Nothing of root's in a project's own directories.
+    CHECK(warnings({"/srv/hive/data", "/home/alice/logs"}, {"/usr/lib/python3", "/opt/models", "/etc/hosts"}).empty());
+    CHECK(warnings({}, {}).empty());
+    // Writable system directories: being one, lying in one, containing one.
+    one({"/etc"}, {}, "allowed_paths: /etc: a system directory; contains /etc/shadow, a secret: the script could "
+                      "read and change root's files there as their owner");
+    one({"/etc/cron.d"}, {}, "/etc/cron.d: lies in /etc, a system directory: the script");
+    one({"/usr/local/bin"}, {}, "/usr/local/bin: lies in /usr, a system directory");
+    one({"/var"}, {}, "/var: contains /var/lib, a system directory");
+    one({"/var/lib/hive"}, {}, "lies in /var/lib");
+    one({"/lib64"}, {}, "/lib64: a system directory");
+    one({"/lib/x86_64-linux-gnu"}, {}, "a system directory");
+    one({"/boot"}, {}, "/boot: a system directory");
+    one({"/proc/sys"}, {}, "lies in /proc");
+    one({"/sys"}, {}, "/sys: a system directory");
+    one({"/dev"}, {}, "/dev: a system directory");
+    one({"/run/systemd"}, {}, "lies in /run");
+    one({"/var/spool/cron"}, {}, "lies in /var/spool");
+    // Secrets, writable or read-only; "/" contains them all.
+    one({"/"}, {}, "/: the whole filesystem; contains /etc/shadow, a secret");
+    one({}, {"/"}, "read_only_paths: /: contains /etc/shadow, a secret: the script could read it as its owner");
+    one({}, {"/etc"}, "read_only_paths: /etc: contains /etc/shadow");
+    one({}, {"/etc/shadow"}, "/etc/shadow: a secret");
+    one({}, {"/etc/ssh/ssh_host_ed25519_key"}, "lies in /etc/ssh, a secret");
+    one({}, {"/root/.ssh"}, "/root/.ssh: a secret");
+    one({}, {"/root/project"}, "lies in /root, a secret");
+    one({"/root"}, {}, "/root: a system directory; contains /root/.ssh, a secret");
+    // World-writable shared directories: what the script leaves there is root's.
+    one({"/tmp"}, {}, "/tmp: shared by every user: what the script leaves there");
+    one({"/var/tmp/hive"}, {}, "lies in /var/tmp, shared by every user");
+    one({"/dev/shm"}, {}, "/dev/shm: shared by every user");
+    // Not fooled by a common prefix.
+    CHECK(warnings({"/etcetera", "/usrdata", "/tmpfiles", "/rooted"}, {"/etc-backup", "/rootfs"}).empty());
+    CHECK(warnings({"/etc", "/tmp"}, {"/etc/shadow"}).size() == 3);
 }
 
 TEST_CASE("seccomp: no sockets without allowed domains; socketpair stays", "[seccomp]") {
