@@ -122,6 +122,9 @@ class S(str): pass
 step('str_subclass', lambda: _imp.create_dynamic(importlib.machinery.ModuleSpec(S('_ctypes'), None, origin=S(SO))))
 # Under a lib-dynload module's name the file still runs its own code when dlopen loads it.
 step('name_mismatch', lambda: _imp.create_dynamic(importlib.machinery.ModuleSpec('_json', None, origin=SO)))
+# lib-dynload's test modules (Debian's libpython3.11-testsuite): memory-corruption helpers, not stdlib names.
+for t in ('_testcapi', '_testinternalcapi', '_ctypes_test', 'xxlimited'):
+    step(t, lambda: importlib.import_module(t))
 print('dlopen in sys.modules:', any(hasattr(m, 'dlopen') for m in list(sys.modules.values())), flush=True)
 )PY");
     REQUIRE(r.o.exit_code == 0);
@@ -129,6 +132,8 @@ print('dlopen in sys.modules:', any(hasattr(m, 'dlopen') for m in list(sys.modul
         require_hook_refused(r, route, "loads only as '_ctypes', not as 'json._ctypes' (security.imports)");
     require_hook_refused(r, "str_subclass", "'_ctypes' is refused by security.imports.deny");
     require_hook_refused(r, "name_mismatch", "loads only as '_ctypes', not as '_json'");
+    for (const char* t : {"_testcapi", "_testinternalcapi", "_ctypes_test", "xxlimited"})
+        require_hook_refused(r, t, "is refused: not in the stdlib");
     CHECK(has(r.o.out, "dlopen in sys.modules: False\n"));
     CHECK(denied(r, "import", "json._ctypes", kCtypesSo));
     CHECK(denied(r, "import", "_json", kCtypesSo));
