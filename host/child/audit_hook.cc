@@ -521,9 +521,11 @@ int decide(std::string_view ev, PyObject* args) {
         if (!why.empty()) return refuse_import(name, why);
         return 0;
     }
-    // SQLite extensions are shared libraries sqlite3 dlopens (Debian's python3.11 is built without
-    // them: the methods do not exist; another build has them, and these are their audit events, 3.10+).
-    // Turning loading off is always allowed.
+    // SQLite extensions are shared libraries SQLite dlopens and calls into: any library the sandbox can
+    // read will do (a system one, not only a file the script wrote, so noexec mounts do not stop it).
+    // Debian's python3.11 has Connection.enable_load_extension/load_extension; these are their audit
+    // events (3.10+). The SQL function load_extension() works only once loading is enabled. Turning
+    // loading off is always allowed.
     if (ev == "sqlite3.enable_load_extension" || ev == "sqlite3.load_extension") {
         if (c.native_code) return 0;
         if (ev == "sqlite3.enable_load_extension" && (arg(1) == Py_False || arg(1) == Py_None)) return 0;
@@ -632,14 +634,21 @@ PyObject* open_code(PyObject* path, void*) {
             return nullptr;
         }
     }
-    // _io.open(fd, 'rb'): its own `open` event (of the fd) is the one above, not a second record.
+    // _io.open(fd, 'rb'): its own `open` event (of the fd) is the one above, not a second record. The
+    // file's name is the path, as _io.open(path, 'rb') would have it.
     PyObject* io = PyImport_ImportModule("_io");
     const bool was_in_hook = t_in_hook;
     t_in_hook = true;
     PyObject* f = io ? PyObject_CallMethod(io, "open", "is", fd, "rb") : nullptr;
     t_in_hook = was_in_hook;
     Py_XDECREF(io);
-    if (!f) close(fd);
+    if (!f) {
+        close(fd);
+        return nullptr;
+    }
+    PyObject* raw = PyObject_GetAttrString(f, "raw");
+    if (!raw || PyObject_SetAttrString(raw, "name", path) < 0) PyErr_Clear();
+    Py_XDECREF(raw);
     return f;
 }
 
@@ -720,8 +729,8 @@ std::string extension_refusal(std::string_view fullname, const std::string& file
     // component can change meanwhile says what will load: every directory of lib-dynload's real path is
     // read-only to the script. Any other spelling ('..', '.', '//', a relative name, a symlink in a
     // writable path) is refused: the kernel resolves '..' after the symlink before it, and a script
-    // thread can swap a symlink between check and load. (The fd's /proc/self/fd link would name the
-    // file at this instant only, and /proc is not in the sandbox's Landlock rules.)
+    // thread can swap a symlink between check and load. (Checking an fd of ours, by its /proc/self/fd
+    // link, would name the file at this instant only: dlopen does not load our fd.)
     if (file.size() <= dir.size() + 1 || file.compare(0, dir.size(), dir) != 0 || file[dir.size()] != '/')
         return outside;
     const std::string base = file.substr(dir.size() + 1);
