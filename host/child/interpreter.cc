@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <pybind11/embed.h>
 
 #include "child/report.h"
@@ -251,6 +252,72 @@ void flush_io() {
     PyErr_Restore(type, value, tb);
 }
 
+// Parser/tokenizer.c valid_utf8() of 3.11: the length of the UTF-8 sequence at `s`, 0 if it is none (the
+// special cases of stringlib/codecs.h utf8_decode: no overlong forms, no surrogates, nothing past
+// U+10FFFF).
+int valid_utf8(const unsigned char* s, const unsigned char* end) {
+    const auto at = [&](int i) { return s + i < end ? s[i] : 0; };
+    int expected;
+    if (*s < 0x80) return 1;
+    if (*s < 0xe0) {
+        if (*s < 0xc2) return 0;
+        expected = 1;
+    } else if (*s < 0xf0) {
+        if ((*s == 0xe0 && at(1) < 0xa0) || (*s == 0xed && at(1) >= 0xa0)) return 0;
+        expected = 2;
+    } else if (*s < 0xf5) {
+        if (at(1) < 0x90 ? *s == 0xf0 : *s == 0xf4) return 0;
+        expected = 3;
+    } else {
+        return 0;
+    }
+    for (int i = expected; i > 0; --i)
+        if (at(i) < 0x80 || at(i) >= 0xc0) return 0;
+    return expected + 1;
+}
+
+// Source that is not UTF-8 and declares no encoding: compiled from a string, the tokenizer says
+// "(unicode error) 'utf-8' codec can't decode ..."; read from a file, as python3 reads it, ensure_utf8()
+// says "Non-UTF-8 code starting with ... in file F on line N ...". The file's message replaces the
+// string's, so a script python3 refuses is refused with the same words. Only when there is no BOM and
+// no coding declaration (a "coding" in a comment of the first two lines leaves the error as it is).
+void as_file_decoding_error(const std::string& code, PyObject* filename) {
+    if (!PyErr_ExceptionMatches(PyExc_SyntaxError)) return;
+    if (code.compare(0, 3, "\xef\xbb\xbf") == 0) return;
+    const std::size_t first = code.find('\n');
+    const std::size_t second = first == std::string::npos ? first : code.find('\n', first + 1);
+    const std::string head = code.substr(0, second);
+    if (const std::size_t hash = head.find('#'); hash != std::string::npos && head.find("coding", hash) != std::string::npos)
+        return;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject* msg = value ? PyObject_GetAttrString(value, "msg") : nullptr;
+    const char* m = msg && PyUnicode_Check(msg) ? PyUnicode_AsUTF8(msg) : nullptr;
+    const bool utf8_error = m && std::strncmp(m, "(unicode error) 'utf-8' codec can't decode", 42) == 0;
+    Py_XDECREF(msg);
+    PyErr_Clear();
+    const auto* p = reinterpret_cast<const unsigned char*>(code.data());
+    const auto* end = p + code.size();
+    int line = 1;
+    for (const unsigned char* c = p; utf8_error && c < end;) {
+        const int n = valid_utf8(c, end);
+        if (n == 0) {
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+            PyErr_Format(PyExc_SyntaxError,
+                         "Non-UTF-8 code starting with '\\x%.2x' in file %U on line %i, but no encoding declared; "
+                         "see https://peps.python.org/pep-0263/ for details",
+                         int(*c), filename, line);
+            return;
+        }
+        if (*c == '\n') ++line;
+        c += n;
+    }
+    PyErr_Restore(type, value, tb);
+}
+
 // The script's code run in __main__'s dict as _PyRun_SimpleFileObject runs it; 0, or -1 with an
 // exception set.
 int run_in_main(PyObject* d, PyObject* filename, const std::string& code) {
@@ -270,6 +337,7 @@ int run_in_main(PyObject* d, PyObject* filename, const std::string& code) {
     cf.cf_flags = 0;
     cf.cf_feature_version = PY_MINOR_VERSION;
     PyObject* co = Py_CompileStringObject(code.c_str(), filename, Py_file_input, &cf, -1);
+    if (!co) as_file_decoding_error(code, filename);
     // run_mod()'s `exec` event, run_eval_code_obj()'s KeyboardInterrupt flag.
     PyObject* result = nullptr;
     if (co && PySys_Audit("exec", "O", co) == 0) {

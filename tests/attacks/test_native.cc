@@ -403,3 +403,32 @@ TEST_CASE("a script file is read once: a fifo or a file over the size limit is r
     CHECK(lines(b.err).size() == 1);
     CHECK(has(b.err, "script 'big.py' is larger than hive-py's limit of 16 MiB"));
 }
+
+TEST_CASE("the hashed bytes run as python3 -I runs the file: coding declarations, BOM, undecodable bytes", "[record]") {
+    // The child compiles the bytes from memory; what the user sees must be what python3 -I prints when it
+    // reads the file itself (the tokenizer decodes a byte string and a file alike, and the message for
+    // undecodable source without a declaration is python3's file message).
+    TempDir dir;
+    LogDir logs;
+    const std::pair<const char*, std::string> cases[] = {
+        {"latin1.py", "# -*- coding: latin-1 -*-\nprint('caf\xe9', __file__ == __loader__.path, __cached__)\n"},
+        {"bom.py", "\xef\xbb\xbfprint('bom', __name__)\n"},
+        {"undecodable.py", "print('x')\n\n# fine\ns = 'ab\xe9'\n"},
+        {"overlong.py", "s = '\xc0\x80'\n"},
+        {"utf8cookie.py", "# coding: utf-8\ns = '\xe9'\n"},
+        {"syntax.py", "print(1)\nx = (\n"},
+        {"exit.py", "import sys\nprint('out')\nsys.exit('bye')\n"},
+    };
+    RunOptions ro;
+    ro.cwd = dir.path;
+    for (const auto& [name, text] : cases) {
+        dir.file(name, text);
+        Outcome h = hive({"--log-dir", logs.path, name}, ro);
+        Outcome p = python({name}, ro);
+        INFO(name << "\nhive-py: exit " << h.exit_code << "\n" << h.out << h.err << "\npython3 -I: exit " << p.exit_code
+                  << "\n" << p.out << p.err);
+        CHECK(h.exit_code == p.exit_code);
+        CHECK(h.out == p.out);
+        CHECK(h.err == p.err);
+    }
+}
