@@ -321,6 +321,24 @@ print('wrote', flush=True)
     CHECK(has(r.o.out, "wrote\n"));
 }
 
+TEST_CASE("attack: a started program's loader cannot preload a library the script wrote (LD_PRELOAD, noexec)",
+          "[attack][native][kernel]") {
+    // The hook does not read the environment a program is started with; the kernel refuses the mapping.
+    auto r = attack("native_subprocess", R"PY(
+import subprocess, shutil
+d = tempfile.mkdtemp(dir='/tmp')
+shutil.copyfile('/usr/lib/x86_64-linux-gnu/libz.so.1', d + '/pre.so')
+p = subprocess.run(['/usr/bin/true'], env={'LD_PRELOAD': d + '/pre.so'}, capture_output=True, text=True)
+print('true exited', p.returncode, flush=True)
+print('loader:', p.stderr.strip(), flush=True)
+)PY");
+    INFO("stdout:\n" << r.o.out << "\nstderr:\n" << r.o.err);
+    REQUIRE(r.o.exit_code == 0);
+    if (!had_mount_namespace(r)) return;
+    CHECK(has(r.o.out, "true exited 0\n"));
+    CHECK(has(r.o.out, "cannot be preloaded (failed to map segment from shared object): ignored."));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // The script that runs is the bytes that were hashed
 
