@@ -4,7 +4,9 @@
 #include <Python.h>
 #include <structmember.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -315,6 +317,20 @@ bool under(const std::string& path, const std::vector<std::string>& roots) {
     return false;
 }
 
+// The text of a str, or of an instance of a str subclass, read from the object's own storage (no
+// method of the subclass runs): what C code such as the extension loader uses of it.
+bool str_of(PyObject* o, std::string& out) {
+    if (!PyUnicode_Check(o)) return false;
+    Py_ssize_t n = 0;
+    const char* s = PyUnicode_AsUTF8AndSize(o, &n);
+    if (!s) {
+        PyErr_Clear();
+        return false;
+    }
+    out.assign(s, std::size_t(n));
+    return true;
+}
+
 // ---- raising ----
 
 int refuse_permission(int err, const std::string& why, const std::string& path) {
@@ -364,6 +380,8 @@ int decide(std::string_view ev, PyObject* args) {
             long f = PyLong_AsLong(flags);
             write = write || (f & (O_WRONLY | O_RDWR | O_APPEND | O_CREAT | O_TRUNC));
         }
+        // By name: a denied module's files read as data. The files the import system loads as code are
+        // judged again by what was opened (open_code() below), whatever name led to them.
         if (under(path, c.denied_files))
             return refuse_import(path, "hive-py: this module is refused by security.imports.deny (" + path + ")");
         if (write && !under(path, c.write_paths))
@@ -482,16 +500,42 @@ int decide(std::string_view ev, PyObject* args) {
         return 0;
     }
     if (ev == "import") {
+        // (module, filename, sys.path, sys.meta_path, sys.path_hooks). The import system raises it with
+        // filename None before it searches; _PyImport_LoadDynamicModuleWithSpec (Python/importdl.c)
+        // raises it with spec.name and spec.origin just before it dlopens the file, for every route to
+        // an extension module: the import system, ExtensionFileLoader, _imp.create_dynamic and
+        // imp.load_dynamic alike. Any filename is a dlopen to come, whatever its suffix.
         std::string name, file;
-        if (!text_of(arg(0), name)) return 0;
+        const bool load = arg(1) != Py_None;
+        if (!str_of(arg(0), name)) {
+            if (!load) return 0;  // the import system's own names are exact str: not this event
+            return refuse_import("?", "hive-py: an extension module whose name is not a str is refused (security.imports)");
+        }
         std::string why = import_refusal(name);
-        if (why.empty() && text_of(arg(1), file) && file.size() > 3 &&
-            file.compare(file.size() - 3, 3, ".so") == 0 && absolute(file).rfind(c.dynload_dir, 0) != 0)
-            why = "hive-py: extension module '" + name + "' from " + file +
-                  " is outside the stdlib (security.imports)";
+        if (why.empty() && load) {
+            why = str_of(arg(1), file)
+                      ? extension_refusal(name, file)
+                      : "hive-py: extension module '" + name + "' from a file named by a " + Py_TYPE(arg(1))->tp_name +
+                            " is refused (security.imports)";
+        }
         if (!why.empty()) return refuse_import(name, why);
         return 0;
     }
+    // SQLite extensions are shared libraries SQLite dlopens and calls into: any library the sandbox can
+    // read will do (a system one, not only a file the script wrote, so noexec mounts do not stop it).
+    // Debian's python3.11 has Connection.enable_load_extension/load_extension; these are their audit
+    // events (3.10+). The SQL function load_extension() works only once loading is enabled. Turning
+    // loading off is always allowed.
+    if (ev == "sqlite3.enable_load_extension" || ev == "sqlite3.load_extension") {
+        if (c.native_code) return 0;
+        if (ev == "sqlite3.enable_load_extension" && (arg(1) == Py_False || arg(1) == Py_None)) return 0;
+        return refuse_permission(EPERM, "hive-py: SQLite extensions are native code, refused unless "
+                                        "security.imports.allow names ctypes", "");
+    }
+    // _ctypes's own operations (dlopen, dlsym, calls, raw memory): a second wall should _ctypes be in
+    // the process under some other name or route, under a policy that allows no native code.
+    if (!c.native_code && ev.substr(0, 7) == "ctypes.")
+        return refuse_permission(EPERM, "hive-py: ctypes is refused by security.imports.deny (" + std::string(ev) + ")", "");
     return 0;
 }
 
@@ -549,13 +593,72 @@ int hook(const char* event, PyObject* args, void*) {
     return rc;
 }
 
+// The real path of what `fd` is open on: the kernel's name for it (/proc/self/fd/N: readlink is not a
+// Landlock access right, and the sandbox mounts its own /proc), else realpath(name) confirmed by
+// device and inode against the fd. "" when neither says.
+std::string real_path_of(int fd, const std::string& name) {
+    char link[64], buf[PATH_MAX];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    const ssize_t n = readlink(link, buf, sizeof buf - 1);
+    if (n > 0 && buf[0] == '/') return std::string(buf, std::size_t(n));
+    struct stat a {}, b {};
+    if (realpath(name.c_str(), buf) && fstat(fd, &a) == 0 && stat(buf, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino)
+        return buf;
+    return "";
+}
+
+// io.open_code(): how the import system opens every module's source and bytecode (and runpy, zipimport
+// their files). Replaces _io.open(path, 'rb'): the same `open` audit event first (the hook's checks and
+// the record, by the name asked for), then the file opened once, and the file *opened* judged by its
+// real path, so a symlink or '..' in a writable path does not lead the import system into a denied
+// module. The same fd is what is read. Set before the interpreter starts: the script cannot replace it
+// (PyFile_SetOpenCodeHook refuses a second hook).
+PyObject* open_code(PyObject* path, void*) {
+    std::string name;
+    if (!str_of(path, name) || name.find('\0') != std::string::npos) {
+        PyErr_SetString(PyExc_ValueError, "open_code: a path without NUL characters is required");
+        return nullptr;
+    }
+    // As FileIO raises it inside _io.open(path, "rb"): mode "r", flags O_RDONLY|O_CLOEXEC.
+    if (PySys_Audit("open", "Osi", path, "r", O_RDONLY | O_CLOEXEC) < 0) return nullptr;
+    const int fd = ::open(name.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, path);
+    if (g_cfg && !g_cfg->denied_files.empty()) {
+        const std::string real = real_path_of(fd, name);
+        if (real.empty() || under(real, g_cfg->denied_files)) {
+            close(fd);
+            const std::string shown = real.empty() ? name : real;
+            refuse_import(shown, "hive-py: this module is refused by security.imports.deny (" + shown +
+                                     (real.empty() ? ": its real path cannot be told" : "") + ")");
+            return nullptr;
+        }
+    }
+    // _io.open(fd, 'rb'): its own `open` event (of the fd) is the one above, not a second record. The
+    // file's name is the path, as _io.open(path, 'rb') would have it.
+    PyObject* io = PyImport_ImportModule("_io");
+    const bool was_in_hook = t_in_hook;
+    t_in_hook = true;
+    PyObject* f = io ? PyObject_CallMethod(io, "open", "is", fd, "rb") : nullptr;
+    t_in_hook = was_in_hook;
+    Py_XDECREF(io);
+    if (!f) {
+        close(fd);
+        return nullptr;
+    }
+    PyObject* raw = PyObject_GetAttrString(f, "raw");
+    if (!raw || PyObject_SetAttrString(raw, "name", path) < 0) PyErr_Clear();
+    Py_XDECREF(raw);
+    return f;
+}
+
 }  // namespace
 
 bool install(Config* cfg) {
     g_cfg = cfg;
     g_pid = getpid();
     pthread_atfork(nullptr, nullptr, after_fork_child);
-    return PySys_AddAuditHook(hook, nullptr) == 0;
+    return PySys_AddAuditHook(hook, nullptr) == 0 && PyFile_SetOpenCodeHook(open_code, nullptr) == 0;
 }
 
 void learn_types() {
@@ -606,6 +709,58 @@ std::string import_refusal(std::string_view fullname) {
     if (!g_stdlib_names || g_cfg->import_allow.count(top) || in_stdlib(top)) return {};
     return "hive-py: import of '" + std::string(fullname) +
            "' is refused: not in the stdlib, the script's directory or security.imports.allow";
+}
+
+namespace {
+
+// importlib.machinery.EXTENSION_SUFFIXES of Debian's python3.11, the longest first.
+constexpr std::string_view kExtensionSuffixes[] = {".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"};
+
+}  // namespace
+
+std::string extension_refusal(std::string_view fullname, const std::string& file) {
+    const std::string name(fullname);
+    const std::string& dir = g_cfg->dynload_dir;
+    const std::string outside =
+        "hive-py: extension module '" + name + "' from " + file + " is outside the stdlib (security.imports)";
+    if (name.find('\0') != std::string::npos || file.find('\0') != std::string::npos) return outside;
+    // The file must be named exactly as the stdlib's finder names it: lib-dynload's real path, '/', a
+    // file name. dlopen opens the name again after this hook returns, so only a name in which no
+    // component can change meanwhile says what will load: every directory of lib-dynload's real path is
+    // read-only to the script. Any other spelling ('..', '.', '//', a relative name, a symlink in a
+    // writable path) is refused: the kernel resolves '..' after the symlink before it, and a script
+    // thread can swap a symlink between check and load. (Checking an fd of ours, by its /proc/self/fd
+    // link, would name the file at this instant only: dlopen does not load our fd.)
+    if (file.size() <= dir.size() + 1 || file.compare(0, dir.size(), dir) != 0 || file[dir.size()] != '/')
+        return outside;
+    const std::string base = file.substr(dir.size() + 1);
+    if (base.find('/') != std::string::npos) return outside;
+    std::string_view module;
+    for (std::string_view suffix : kExtensionSuffixes) {
+        if (base.size() > suffix.size() && base.compare(base.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            module = std::string_view(base).substr(0, base.size() - suffix.size());
+            break;
+        }
+    }
+    if (module.empty() || module.find('.') != std::string_view::npos)
+        return "hive-py: " + file + " is not named as an extension module of the stdlib (security.imports)";
+    // Under its own name only: lib-dynload's modules are top-level, and a file loaded under another name
+    // (json._ctypes) would still be that file's code, which runs when dlopen loads it.
+    if (module != fullname)
+        return "hive-py: extension module " + base + " loads only as '" + std::string(module) + "', not as '" +
+               name + "' (security.imports)";
+    if (std::string why = import_refusal(module); !why.empty()) return why;
+    // The entry itself, by fd: a regular file of lib-dynload, not a symlink that leads elsewhere.
+    const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    const int open_errno = errno;
+    struct stat st {};
+    const bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd >= 0) close(fd);
+    if (!regular)
+        return "hive-py: extension module file " + file + " is not a regular file of the stdlib's lib-dynload (" +
+               (fd < 0 ? "open: " + std::string(std::strerror(open_errno)) : std::string("not a regular file")) +
+               ") (security.imports)";
+    return {};
 }
 
 std::uint64_t startup_events() { return g_startup_events; }

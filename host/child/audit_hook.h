@@ -33,10 +33,16 @@ struct Config {
     std::unordered_set<std::string> import_allow;  // top-level names allowed besides the stdlib's
     std::unordered_set<std::string> import_deny;   // top-level names always refused
     std::vector<std::string> denied_files;         // stdlib files/dirs of denied modules (prefixes)
-    std::string dynload_dir = "/usr/lib/python3.11/lib-dynload/";
+    // The policy allows native code (ctypes, _ctypes, cffi or _cffi_backend in security.imports.allow):
+    // then the native-code routes of the stdlib (ctypes' operations, SQLite extensions) stay open.
+    // Extension modules are judged by name and file under every policy.
+    bool native_code = false;
+    // The only directory extension modules load from: the stdlib's lib-dynload, by its real path (no
+    // symlinked component), which the sandbox cannot write.
+    std::string dynload_dir = "/usr/lib/python3.11/lib-dynload";
 };
 
-// Install the hook (before Py_Initialize*). `cfg` must outlive the interpreter.
+// Install the hook and the open_code hook (before Py_Initialize*). `cfg` must outlive the interpreter.
 bool install(Config* cfg);
 
 // After the interpreter is up: learn sys.stdlib_module_names (allowed by default).
@@ -47,6 +53,11 @@ void learn_types();
 
 // The import decision, shared with the meta-path finder. Returns "" when allowed, else the reason.
 std::string import_refusal(std::string_view fullname);
+
+// The decision on loading the extension module `fullname` from `file` (CPython's `import` event with a
+// file name, raised by every route to dlopen: the import system, ExtensionFileLoader, _imp.create_dynamic,
+// imp.load_dynamic), before the file is opened. Returns "" when allowed, else the reason.
+std::string extension_refusal(std::string_view fullname, const std::string& file);
 
 // Counters for the parent's summary.
 std::uint64_t startup_events();

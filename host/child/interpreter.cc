@@ -1,17 +1,25 @@
 #include "child/interpreter.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <pybind11/embed.h>
 
 #include "child/report.h"
 #include "common/trace.h"
 
 namespace py = pybind11;
+
+// Python/pythonrun.c, exported (its declaration is in the internal pycore_pylifecycle.h): set when the
+// script ended by an unhandled KeyboardInterrupt, as Py_RunMain reads it.
+extern "C" {
+PyAPI_DATA(int) _Py_UnhandledKeyboardInterrupt;
+}
 
 namespace hive::interpreter {
 
@@ -220,6 +228,168 @@ PyModuleDef guard_module = {PyModuleDef_HEAD_INIT, "_hive_guard", "hive-py's imp
 
 extern "C" PyObject* hive_init_guard_module() { return PyModule_Create(&guard_module); }
 
+// The script file as `python3 -I FILE` runs it, from the bytes check_script read: Py_RunMain's file
+// branch (CPython 3.11 Modules/main.c pymain_run_python, pymain_run_file_obj, then Py_RunMain's end) and
+// Python/pythonrun.c _PyRun_SimpleFileObject, with the source compiled from memory instead of read from
+// the file by name. Kept as python3's: the `cpython.run_file` audit event, __file__ (the path made
+// absolute as PyConfig makes run_filename: cwd + '/' + path, not normalised), __cached__, __loader__,
+// sys.argv[0] (set by the caller), co_filename and so tracebacks, the coding declaration (the tokenizer
+// decodes a byte string by its BOM and cookie as it decodes a file), SystemExit, and death by SIGINT after
+// an unhandled KeyboardInterrupt. Not kept: sys.path_importer_cache holds no entry for the script (python3
+// asks the path hooks whether the file is a zip or a directory to run; check_script refuses both), and
+// no `open` audit event of the script is raised (it is not opened).
+
+// pythonrun.c flush_io(): sys.stderr and sys.stdout flushed, the pending exception kept.
+void flush_io() {
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    for (const char* name : {"stderr", "stdout"}) {
+        PyObject* f = PySys_GetObject(name);  // borrowed
+        PyObject* r = f ? PyObject_CallMethod(f, "flush", nullptr) : nullptr;
+        if (r) Py_DECREF(r);
+        else PyErr_Clear();
+    }
+    PyErr_Restore(type, value, tb);
+}
+
+// Parser/tokenizer.c valid_utf8() of 3.11: the length of the UTF-8 sequence at `s`, 0 if it is none (the
+// special cases of stringlib/codecs.h utf8_decode: no overlong forms, no surrogates, nothing past
+// U+10FFFF).
+int valid_utf8(const unsigned char* s, const unsigned char* end) {
+    const auto at = [&](int i) { return s + i < end ? s[i] : 0; };
+    int expected;
+    if (*s < 0x80) return 1;
+    if (*s < 0xe0) {
+        if (*s < 0xc2) return 0;
+        expected = 1;
+    } else if (*s < 0xf0) {
+        if ((*s == 0xe0 && at(1) < 0xa0) || (*s == 0xed && at(1) >= 0xa0)) return 0;
+        expected = 2;
+    } else if (*s < 0xf5) {
+        if (at(1) < 0x90 ? *s == 0xf0 : *s == 0xf4) return 0;
+        expected = 3;
+    } else {
+        return 0;
+    }
+    for (int i = expected; i > 0; --i)
+        if (at(i) < 0x80 || at(i) >= 0xc0) return 0;
+    return expected + 1;
+}
+
+// Source that is not UTF-8 and declares no encoding: compiled from a string, the tokenizer says
+// "(unicode error) 'utf-8' codec can't decode ..."; read from a file, as python3 reads it, ensure_utf8()
+// says "Non-UTF-8 code starting with ... in file F on line N ...". The file's message replaces the
+// string's, so a script python3 refuses is refused with the same words. Only when there is no BOM and
+// no coding declaration (a "coding" in a comment of the first two lines leaves the error as it is).
+void as_file_decoding_error(const std::string& code, PyObject* filename) {
+    if (!PyErr_ExceptionMatches(PyExc_SyntaxError)) return;
+    if (code.compare(0, 3, "\xef\xbb\xbf") == 0) return;
+    const std::size_t first = code.find('\n');
+    const std::size_t second = first == std::string::npos ? first : code.find('\n', first + 1);
+    const std::string head = code.substr(0, second);
+    if (const std::size_t hash = head.find('#'); hash != std::string::npos && head.find("coding", hash) != std::string::npos)
+        return;
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    PyObject* msg = value ? PyObject_GetAttrString(value, "msg") : nullptr;
+    const char* m = msg && PyUnicode_Check(msg) ? PyUnicode_AsUTF8(msg) : nullptr;
+    const bool utf8_error = m && std::strncmp(m, "(unicode error) 'utf-8' codec can't decode", 42) == 0;
+    Py_XDECREF(msg);
+    PyErr_Clear();
+    const auto* p = reinterpret_cast<const unsigned char*>(code.data());
+    const auto* end = p + code.size();
+    int line = 1;
+    for (const unsigned char* c = p; utf8_error && c < end;) {
+        const int n = valid_utf8(c, end);
+        if (n == 0) {
+            Py_XDECREF(type);
+            Py_XDECREF(value);
+            Py_XDECREF(tb);
+            PyErr_Format(PyExc_SyntaxError,
+                         "Non-UTF-8 code starting with '\\x%.2x' in file %U on line %i, but no encoding declared; "
+                         "see https://peps.python.org/pep-0263/ for details",
+                         int(*c), filename, line);
+            return;
+        }
+        if (*c == '\n') ++line;
+        c += n;
+    }
+    PyErr_Restore(type, value, tb);
+}
+
+// The script's code run in __main__'s dict as _PyRun_SimpleFileObject runs it; 0, or -1 with an
+// exception set.
+int run_in_main(PyObject* d, PyObject* filename, const std::string& code) {
+    if (PySys_Audit("cpython.run_file", "O", filename) < 0 || Py_MakePendingCalls() == -1) return -1;
+    // set_main_loader(): importlib._bootstrap_external.SourceFileLoader('__main__', filename).
+    PyObject* external = PyImport_ImportModule("_frozen_importlib_external");
+    PyObject* loader = external ? PyObject_CallMethod(external, "SourceFileLoader", "sO", "__main__", filename)
+                                : nullptr;
+    Py_XDECREF(external);
+    const bool loader_set = loader && PyDict_SetItemString(d, "__loader__", loader) == 0;
+    Py_XDECREF(loader);
+    if (!loader_set) {
+        std::fprintf(stderr, "python: failed to set __main__.__loader__\n");
+        return -1;
+    }
+    PyCompilerFlags cf{};
+    cf.cf_flags = 0;
+    cf.cf_feature_version = PY_MINOR_VERSION;
+    PyObject* co = Py_CompileStringObject(code.c_str(), filename, Py_file_input, &cf, -1);
+    if (!co) as_file_decoding_error(code, filename);
+    // run_mod()'s `exec` event, run_eval_code_obj()'s KeyboardInterrupt flag.
+    PyObject* result = nullptr;
+    if (co && PySys_Audit("exec", "O", co) == 0) {
+        _Py_UnhandledKeyboardInterrupt = 0;
+        result = PyEval_EvalCode(co, d, d);
+        if (!result && PyErr_ExceptionMatches(PyExc_KeyboardInterrupt)) _Py_UnhandledKeyboardInterrupt = 1;
+    }
+    Py_XDECREF(co);
+    flush_io();
+    if (!result) return -1;
+    Py_DECREF(result);
+    return 0;
+}
+
+int run_file_bytes(const ScriptSpec& spec) {
+    std::string path = spec.target;
+    if (path.empty() || path[0] != '/') {
+        char cwd[4096];
+        if (getcwd(cwd, sizeof cwd)) path = std::string(cwd) + "/" + path;
+    }
+    PyObject* filename = PyUnicode_DecodeFSDefaultAndSize(path.data(), Py_ssize_t(path.size()));
+    PyObject* main = PyImport_AddModule("__main__");  // borrowed
+    PyObject* d = main ? PyModule_GetDict(main) : nullptr;
+    int exitcode = 1;
+    if (filename && d) {
+        const bool set_file_name = !PyDict_GetItemString(d, "__file__");
+        if (set_file_name && (PyDict_SetItemString(d, "__file__", filename) < 0 ||
+                              PyDict_SetItemString(d, "__cached__", Py_None) < 0)) {
+            PyErr_Print();
+        } else {
+            // PyErr_Print() ends the process through Py_Exit for a SystemExit, as under python3.
+            if (run_in_main(d, filename, spec.code) == 0) exitcode = 0;
+            else PyErr_Print();
+            if (set_file_name) {
+                if (PyDict_DelItemString(d, "__file__") < 0) PyErr_Clear();
+                if (PyDict_DelItemString(d, "__cached__") < 0) PyErr_Clear();
+            }
+        }
+    } else {
+        PyErr_Print();
+    }
+    Py_XDECREF(filename);
+    if (Py_FinalizeEx() < 0) exitcode = 120;
+    if (_Py_UnhandledKeyboardInterrupt) {
+        // exit_sigint(): die by SIGINT, as python3 does, so that the caller's shell sees the ^C.
+        PyOS_setsig(SIGINT, SIG_DFL);
+        kill(getpid(), SIGINT);
+        exitcode = 128 + SIGINT;
+    }
+    return exitcode;
+}
+
 }  // namespace
 
 void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
@@ -252,9 +422,9 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     std::vector<std::string> argv;
     switch (spec.mode) {
         case ScriptSpec::Mode::file:
+            // No run_filename: Py_RunMain would open the file by its name again. run_file_bytes() runs
+            // the bytes check_script read and hashed.
             argv.push_back(spec.target);
-            check(PyConfig_SetString(&config, &config.run_filename, widen(spec.target).c_str()), report_fd,
-                  "run_filename");
             break;
         case ScriptSpec::Mode::command: {
             argv.push_back("-c");
@@ -315,7 +485,7 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
     // re-raises an unhandled KeyboardInterrupt as SIGINT, and finalises the interpreter.
     HIVE_MARK("s.runmain");
     g_populate_arenas = false;
-    int code = Py_RunMain();
+    int code = spec.mode == ScriptSpec::Mode::file ? run_file_bytes(spec) : Py_RunMain();
     HIVE_MARK("s.ranmain");
     std::fflush(stdout);
     std::fflush(stderr);

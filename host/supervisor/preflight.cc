@@ -9,10 +9,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 
 #include "audit/log_dir.h"
 #include "common/sha256.h"
+#include "common/unique_fd.h"
 
 namespace hive {
 
@@ -30,21 +33,46 @@ std::string resolved(const std::string& p) {
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
     if (spec.mode == ScriptSpec::Mode::command) return sha256_hex(spec.target);
     if (spec.mode != ScriptSpec::Mode::file) return std::string();
-    struct stat st {};
-    if (stat(spec.target.c_str(), &st) != 0)
+    // One open, one fd: what is checked, hashed and run are the same bytes (the child runs spec.code,
+    // never the file again). O_NONBLOCK: a fifo named as the script must not hang the open.
+    UniqueFd fd(::open(spec.target.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+    if (!fd.valid()) {
+        if (errno == EACCES) return Error{"can't read script '" + spec.target + "': " + std::strerror(errno)};
         return Error{"can't open script '" + spec.target + "': " + std::strerror(errno) +
                      " (check the path; hive-py runs it from " + cwd + ")"};
+    }
+    struct stat st {};
+    if (fstat(fd.get(), &st) != 0) return errno_error("fstat", spec.target);
     if (S_ISDIR(st.st_mode)) return Error{"'" + spec.target + "' is a directory, not a Python script"};
-    if (access(spec.target.c_str(), R_OK) != 0)
-        return Error{"can't read script '" + spec.target + "': " + std::strerror(errno)};
-    spec.script_abs = resolved(normalize_path(spec.target, cwd));
-    std::FILE* f = std::fopen(spec.target.c_str(), "rb");
-    char head[4096];
-    std::size_t got = f ? std::fread(head, 1, sizeof head, f) : 0;
-    if (f) std::fclose(f);
-    if (std::memchr(head, 0, got) || (got >= 4 && std::memcmp(head, "\x7f" "ELF", 4) == 0))
+    if (!S_ISREG(st.st_mode))
+        return Error{"'" + spec.target + "' is not a regular file (a fifo, device or socket): hive-py runs a script "
+                     "file it can read once and hash"};
+    const auto too_large = [&] {
+        return Error{"script '" + spec.target + "' is larger than hive-py's limit of " +
+                     std::to_string(kMaxScriptBytes >> 20) + " MiB"};
+    };
+    if (std::uint64_t(st.st_size) > kMaxScriptBytes) return too_large();
+    std::string code;
+    code.resize(std::size_t(st.st_size) + 1);  // one byte more: a file that grew since fstat shows
+    std::size_t got = 0;
+    for (;;) {
+        if (got == code.size()) {
+            if (code.size() > kMaxScriptBytes) return too_large();
+            code.resize(std::min(code.size() * 2, kMaxScriptBytes + 1));
+        }
+        const ssize_t n = ::read(fd.get(), code.data() + got, code.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Error{"can't read script '" + spec.target + "': " + std::strerror(errno)};
+        if (n == 0) break;
+        got += std::size_t(n);
+    }
+    code.resize(got);
+    const std::size_t head = std::min<std::size_t>(got, 4096);
+    if (std::memchr(code.data(), 0, head) || (got >= 4 && std::memcmp(code.data(), "\x7f" "ELF", 4) == 0))
         return Error{"'" + spec.target + "' is not a Python script (it holds binary data)"};
-    return sha256_file_hex(spec.target);
+    spec.script_abs = resolved(normalize_path(spec.target, cwd));
+    spec.code = std::move(code);
+    return sha256_hex(spec.code);
 }
 
 std::string log_dir_for(const std::string& option, const std::string& cwd) {

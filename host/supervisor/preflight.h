@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <cstddef>
 #include <string>
 
 #include "audit/audit_log.h"
@@ -15,8 +16,12 @@
 
 namespace hive {
 
-// The script exists, is a readable regular file and is not binary; fills spec.script_abs. Returns the
-// SHA-256 of what will run (the file, or the -c code; "" for -m and stdin).
+// The most a script file may hold: it is read whole into the parent's memory, and the child's.
+constexpr std::size_t kMaxScriptBytes = std::size_t(16) << 20;
+
+// The script exists, is a readable regular file of at most kMaxScriptBytes and is not binary; reads it
+// once, from one fd, into spec.code (what the child runs) and fills spec.script_abs. Returns the
+// SHA-256 of what will run (those bytes, or the -c code; "" for -m and stdin).
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd);
 
 // home_from_user_db(uid): in audit/log_dir.h, with the default log directory it serves.
