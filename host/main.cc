@@ -5,7 +5,9 @@
 
 #include "audit/audit_log.h"
 #include "plan/plan.h"
+#include "policy/native_code.h"
 #include "policy/policy.h"
+#include "sandbox/identity.h"
 #include "sandbox/doctor.h"
 #include "supervisor/options.h"
 #include "supervisor/preflight.h"
@@ -44,6 +46,12 @@ int check_policy(const hive::Options& o, const char* cwd) {
     if (!placed.ok()) return fail(placed.error().message);
     std::fputs(hive::to_yaml(*p).c_str(), stdout);
     std::fputs(hive::plan::describe(*plan).c_str(), stdout);
+    // What the policy hands a root caller's script, and what the trail is worth under it: warnings on
+    // stderr, the policy still valid.
+    if (plan->ids.host_root)
+        for (const auto& w : hive::identity::root_exposure_warnings(*p))
+            std::fprintf(stderr, "hive-py: warning: %s\n", w.c_str());
+    if (hive::allows_native_code(*p)) std::fprintf(stderr, "hive-py: warning: %s\n", hive::kTrailAdvisoryNote);
     return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "supervisor/hook_config.h"
 
+#include "policy/native_code.h"
+
 #include <limits.h>
 #include <stdlib.h>
 
@@ -27,10 +29,9 @@ hook::Config make_hook_config(const plan::Plan& plan, const std::vector<std::str
     hc.allow_subprocess = policy.execution.allow_subprocess;
     for (auto& m : policy.imports.allow) hc.import_allow.insert(m.substr(0, m.find('.')));
     // ctypes and cffi give native code the whole address space: refused unless a policy allows them.
-    for (const char* m : {"ctypes", "_ctypes", "cffi", "_cffi_backend"}) {
-        if (hc.import_allow.count(m)) hc.native_code = true;
-        else hc.import_deny.insert(m);
-    }
+    hc.native_code = allows_native_code(policy);
+    for (std::string_view m : kNativeCodeModules)
+        if (!hc.import_allow.count(std::string(m))) hc.import_deny.insert(std::string(m));
     // By its real path: the hook accepts an extension module only under exactly this name.
     if (char real[PATH_MAX]; realpath(hc.dynload_dir.c_str(), real)) hc.dynload_dir = real;
     for (auto& m : policy.imports.deny) hc.import_deny.insert(m.substr(0, m.find('.')));

@@ -104,6 +104,7 @@ Phase join_cgroup(Layers& l, pid_t init) {
 
 Phase launch(RunSetup& run, Layers& l, Launched& out) {
     HIVE_MARK("p.clone");
+    out.terminal.emplace();
     out.namespaces = namespaces::Set{true, true, true, true, true, true};
     out.init = clone_init(l, out.namespaces);
     if (out.init < 0) {

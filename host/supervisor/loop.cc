@@ -325,7 +325,15 @@ Observed supervise(RunSetup& run, Layers& l, Launched& launched, bool capture_ou
     mallopt(M_TOP_PAD, 1 << 20);
     install_signal_handlers();
     Supervisor s(run, l, launched, capture_output);
-    return s.run();
+    Observed seen = s.run();
+    // Everything of the sandbox has ended: nothing can change the terminals again.
+    if (launched.terminal)
+        if (auto t = launched.terminal->restore(); !t.ok() || *t > 0)
+            run.log->security("medium", "terminal_restored",
+                              t.ok() ? "the script changed the caller's terminal (termios, window size or line "
+                                       "discipline): restored"
+                                     : "restoring the caller's terminal failed: " + t.error().message);
+    return seen;
 }
 
 }  // namespace hive

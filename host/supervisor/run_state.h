@@ -29,6 +29,7 @@
 #include "sandbox/namespaces.h"
 #include "sandbox/seccomp.h"
 #include "supervisor/alerts.h"
+#include "supervisor/terminal.h"
 #include "supervisor/cgroup.h"
 #include "supervisor/netguard.h"
 #include "supervisor/options.h"
@@ -92,6 +93,7 @@ struct Launched {
     pid_t init = -1;   // pid 1 of the sandbox's namespaces
     UniqueFd pidfd;    // readable when the init has ended
     namespaces::Set namespaces;
+    std::optional<TerminalGuard> terminal;  // the caller's terminals as they were before the clone
 };
 
 // What the supervisor's loop saw, for the record.

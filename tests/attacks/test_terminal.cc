@@ -169,7 +169,7 @@ print(f"libc_tiocsti={-1 if ok == 0 else ok} {err if ok == 0 else 0}", flush=Tru
 // Hidden ("[.]") until the supervisor constructs a TerminalGuard (host/supervisor/terminal.h) around the
 // run: then this runs with the rest and the tag loses its dot.
 TEST_CASE("attack: raw mode, echo off and a window size set by the script are undone after the run",
-          "[attack][tty][.terminal_guard]") {
+          "[attack][tty][terminal_guard]") {
     if (!can_run()) return;
     Pty pty;
     winsize ws0{24, 80, 0, 0};

@@ -199,3 +199,35 @@ TEST_CASE("plan: a granted path reached through a symbolic link is refused; noth
         CHECK(exists(elsewhere.path + "/ok"));
     }
 }
+
+TEST_CASE("plan: --check-policy warns a root caller of system paths and secrets, and says when the trail is advisory",
+          "[plan][policy]") {
+    if (geteuid() != 0) {
+        WARN("SKIPPED: the root caller's warnings need root");
+        return;
+    }
+    PolicyDir pd;
+    auto etc = pd.file("etc.yml", "security:\n  filesystem: {allowed_paths: [\"/etc\"]}\n");
+    auto r = hive({"--check-policy", etc});
+    INFO(describe(r));
+    CHECK(r.exit_code == 0);  // valid, with warnings
+    CHECK(contains(r.err, "hive-py: warning: run by root: security.filesystem.allowed_paths: /etc: a system directory"));
+    CHECK(contains(r.err, "/etc/shadow"));
+    auto ro = pd.file("ro.yml", "security:\n  filesystem: {read_only_paths: [\"/\"]}\n");
+    auto r2 = hive({"--check-policy", ro});
+    CHECK(r2.exit_code == 0);
+    CHECK(contains(r2.err, "hive-py: warning: run by root: security.filesystem.read_only_paths: /"));
+    // A policy with native code: the trail is advisory, and the run record says so too.
+    auto native = pd.file("n.yml", "security:\n  imports: {allow: [ctypes]}\n");
+    auto r3 = hive({"--check-policy", native});
+    CHECK(r3.exit_code == 0);
+    CHECK(contains(r3.err, "the event trail is advisory"));
+    LogDir logs;
+    REQUIRE(hive({"--policy", native, "--log-dir", logs.path, "-c", "pass"}).exit_code == 0);
+    CHECK(contains(logs.runs(), "\"trail\":\"advisory\""));
+    // And a plain policy says nothing.
+    auto plain = pd.file("plain.yml", "security:\n  execution: {timeout_seconds: 10}\n");
+    auto r4 = hive({"--check-policy", plain});
+    CHECK(r4.exit_code == 0);
+    CHECK(r4.err.empty());
+}
