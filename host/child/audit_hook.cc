@@ -359,6 +359,40 @@ std::string top_level(std::string_view name) {
 
 // ---- decisions ----
 
+}  // namespace
+
+// Whether any entry of `path` (sys.path, a list of str) holds a module or package named `top`, as the
+// path finder would look for it. A zip entry is taken to hold it (not opened here).
+bool on_search_path(const std::string& top, PyObject* path) {
+    if (!path || !PyList_Check(path)) return true;
+    static const char* const kSuffixes[] = {"", ".py", ".pyc", ".cpython-311-x86_64-linux-gnu.so", ".abi3.so", ".so"};
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(path); ++i) {
+        PyObject* e = PyList_GET_ITEM(path, i);
+        if (!PyUnicode_CheckExact(e)) return true;  // not ours to judge: keep the refusal
+        Py_ssize_t n = 0;
+        const char* dir = PyUnicode_AsUTF8AndSize(e, &n);
+        if (!dir) {
+            PyErr_Clear();
+            return true;
+        }
+        const std::string base = (n == 0 ? std::string(".") : std::string(dir, std::size_t(n))) + "/" + top;
+        struct stat st {};
+        if (::stat(base.substr(0, base.size() - top.size() - 1).c_str(), &st) == 0 && S_ISREG(st.st_mode))
+            return true;  // a zip file on sys.path
+        for (const char* suffix : kSuffixes)
+            if (::stat((base + suffix).c_str(), &st) == 0) return true;
+    }
+    return false;
+}
+
+std::string import_refusal_if_found(std::string_view fullname, PyObject* search_path) {
+    std::string why = import_refusal(fullname);
+    if (why.empty() || g_cfg->import_deny.count(top_level(fullname))) return why;
+    return on_search_path(top_level(fullname), search_path ? search_path : PySys_GetObject("path")) ? why : "";
+}
+
+namespace {
+
 // Returns 0 to allow, -1 with an exception set to refuse.
 int decide(std::string_view ev, PyObject* args) {
     const Config& c = *g_cfg;
@@ -512,6 +546,15 @@ int decide(std::string_view ev, PyObject* args) {
             return refuse_import("?", "hive-py: an extension module whose name is not a str is refused (security.imports)");
         }
         std::string why = import_refusal(name);
+        // A name outside the whitelist that nothing on sys.path provides is no import of anything: let the
+        // import system say ModuleNotFoundError as python3 does (the stdlib probes such names and catches
+        // the error: copy and pickle try `org.python.core`), instead of recording a denial. Not a way
+        // around the list: a module found later (a file the script writes meanwhile) is pure Python,
+        // no stronger than the script's own code; extension modules are judged again at their dlopen
+        // (below), and module code by the real path of the file it is read from (open_code).
+        if (!why.empty() && !load && !c.import_deny.count(top_level(name)) &&
+            !on_search_path(top_level(name), arg(2) == Py_None ? PySys_GetObject("path") : arg(2)))
+            return 0;
         if (why.empty() && load) {
             why = str_of(arg(1), file)
                       ? extension_refusal(name, file)

@@ -18,6 +18,10 @@
 #include "channel/ring.h"
 #include "policy/policy.h"
 
+// CPython's object type, declared as Python.h declares it (this header stays free of Python.h).
+struct _object;
+typedef struct _object PyObject;
+
 namespace hive::hook {
 
 struct Config {
@@ -53,6 +57,12 @@ void learn_types();
 
 // The import decision, shared with the meta-path finder. Returns "" when allowed, else the reason.
 std::string import_refusal(std::string_view fullname);
+// The same, but "" for a name outside the whitelist that no entry of `search_path` (sys.path when null:
+// a list of str) provides, so that the import system says ModuleNotFoundError as under python3 and no
+// denial is recorded for what does not exist (the stdlib probes such names: copy's `org.python.core`).
+// Names on security.imports.deny are refused whatever exists.
+std::string import_refusal_if_found(std::string_view fullname, PyObject* search_path);
+bool on_search_path(const std::string& top, PyObject* path);
 
 // The decision on loading the extension module `fullname` from `file` (CPython's `import` event with a
 // file name, raised by every route to dlopen: the import system, ExtensionFileLoader, _imp.create_dynamic,

@@ -206,7 +206,9 @@ PyObject* guard_find_spec(PyObject*, PyObject* args, PyObject* kwargs) {
     Py_ssize_t n = 0;
     const char* name = PyUnicode_AsUTF8AndSize(fullname, &n);
     if (!name) return nullptr;
-    const std::string why = hook::import_refusal(std::string_view(name, std::size_t(n)));
+    // A top-level name is searched on sys.path; a submodule on its package's __path__ (`path`).
+    const std::string why = hook::import_refusal_if_found(std::string_view(name, std::size_t(n)),
+                                                          path != Py_None && PyList_Check(path) ? path : nullptr);
     if (why.empty()) Py_RETURN_NONE;
     // importlib.import_module() and the like raise no `import` audit event: raise one, so that the hook
     // puts this refusal on record (and refuses it, with the same exception).

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "audit/log_dir.h"
 #include "common/json.h"
 #include "common/trace.h"
 #include "policy/native_code.h"
@@ -29,6 +30,21 @@ bool write_all(int fd, const std::string& s) {
         n -= std::size_t(w);
     }
     return true;
+}
+
+// Control bytes of a target (the script names it) shown escaped: the line goes to a terminal.
+std::string printable(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+        if (c < 0x20 || c == 0x7f) {
+            char b[8];
+            std::snprintf(b, sizeof b, "\\x%02x", c);
+            out += b;
+        } else {
+            out += char(c);
+        }
+    }
+    return out.size() > 200 ? out.substr(0, 200) + "..." : out;
 }
 
 std::vector<std::string> layer_names(std::uint32_t bits, const namespaces::Set& ns, int landlock_abi) {
@@ -90,11 +106,44 @@ void print_json_result(RunSetup& run, Observed& seen, const Outcome& out, const 
     if (seen.err_truncated) o.add("stderr_truncated", true).add("stderr_bytes", std::int64_t(seen.err_bytes));
     o.add("run_id", run.log->run_id()).add("policy_source", run.policy.source).add("layers", layers)
         .add("log_dir", run.log_dir).add_raw("resource_usage", usage.json()).add("alerts", run.alerter->raised());
+    std::vector<std::string> denials;
+    for (const auto& d : run.log->denial_list()) {
+        json::Object j;
+        j.add("event", d.event).add("target", d.target).add("rule", d.rule)
+            .add("decision", channel::to_string(d.decision));
+        denials.push_back(j.str());
+    }
+    std::string list;
+    for (const auto& d : denials) list += (list.empty() ? "" : ",") + d;
+    o.add_raw("denials", "[" + list + "]").add("denial_count", std::int64_t(run.log->denials()));
     write_all(1, o.str() + "\n");
 }
 
+// One line naming the run's denials (a script that catches its PermissionError would otherwise leave
+// no sign of them), how many alerts it raised, and how to see them; quiet when nothing was denied.
+std::string closing_line(RunSetup& run) {
+    RunLog& rs = *run.log;
+    const auto& alerts = run.alerter->for_stderr();
+    if (rs.denials() == 0) return "";  // alerts have their own lines
+    const std::string& id = rs.run_id();
+    std::string line = "hive-py: run " + id + ": " + std::to_string(rs.denials()) + " denied";
+    const auto& listed = rs.denial_list();
+    if (!listed.empty()) {
+        line += " (";
+        for (std::size_t i = 0; i < listed.size() && i < 3; ++i)
+            line += (i ? ", " : "") + listed[i].event + (listed[i].target.empty() ? "" : " " + printable(listed[i].target));
+        if (rs.denials() > 3) line += ", ...";
+        line += ")";
+    }
+    line += ", " + std::to_string(alerts.size()) + (alerts.size() == 1 ? " alert" : " alerts");
+    const bool default_dir = run.log_dir == normalize_path(default_log_dir(), run.cwd);
+    line += "; see: hive-py audit show " + (default_dir ? std::string() : run.log_dir + " ") + "--run " + id;
+    return line;
+}
+
 // stderr carries hive-py's own words only here, after the script's: one line for a run hive-py ended
-// (naming any alerts with it), or one line per alert of a run the script ended itself.
+// (naming any alerts with it), or one line per alert of a run the script ended itself; then the closing
+// line when the run had denials or alerts.
 void print_stderr_lines(RunSetup& run, const Outcome& out) {
     const std::string& id = run.log->run_id();
     if (!out.message.empty()) {
@@ -105,6 +154,7 @@ void print_stderr_lines(RunSetup& run, const Outcome& out) {
     } else {
         for (auto& a : run.alerter->for_stderr()) std::fprintf(stderr, "hive-py: alert: %s (run %s)\n", a.c_str(), id.c_str());
     }
+    if (const std::string c = closing_line(run); !c.empty()) std::fprintf(stderr, "%s\n", c.c_str());
 }
 
 }  // namespace

@@ -1141,7 +1141,7 @@ py("os_execv", lambda: os.execv("/bin/sh", ["/bin/sh", "-c", "echo " + marker.de
     CHECK(r.o.out.find("PWNED-EXEC") == std::string::npos);
 }
 
-TEST_CASE("attack: forbidden syscalls kill the script with SIGSYS; hive-py survives and logs it", "[attack][seccomp]") {
+TEST_CASE("attack: forbidden syscalls kill the script with SIGSYS, hive-py survives and logs it", "[attack][seccomp]") {
     if (!sandbox_ready()) return;
     struct Case {
         const char* name;

@@ -101,7 +101,7 @@ print("parent done", flush=True)
     CHECK(grep(r.security_log, "\"kernel_kill\"").size() == 1);
 }
 
-TEST_CASE("attack: several killed children are counted; the script's own kill is seccomp_kill", "[attack][seccomp]") {
+TEST_CASE("attack: several killed children are counted, the script's own kill is seccomp_kill", "[attack][seccomp]") {
     SECTION("three children") {
         Run r = sandboxed(R"PY(
 for i in range(3):

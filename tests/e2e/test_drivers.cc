@@ -100,3 +100,27 @@ TEST_CASE("json result: one JSON object on every path, errors included", "[drive
     CHECK(contains(ok.out, "\"exit_code\":3,"));
     CHECK(contains(ok.out, "\"alerts\":[\"run_failed: the run failed: exit 3 (exit)\"]"));
 }
+
+TEST_CASE("closing line: a denial the script catches is named on stderr, with the way to see it", "[drivers][logs]") {
+    LogDir logs;
+    auto r = hive({"--log-dir", logs.path, "-c", "try:\n    open('/etc/shadow')\nexcept OSError:\n    pass\nprint('ok')"});
+    INFO(describe(r));
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "ok\n");  // never on stdout
+    const auto l = lines(r.err);
+    REQUIRE(l.size() == 1);
+    const std::string id = l[0].substr(std::string("hive-py: run ").size(), 16);
+    CHECK(l[0] == "hive-py: run " + id + ": 1 denied (open /etc/shadow), 0 alerts; see: hive-py audit show " +
+                      logs.path + " --run " + id);
+    // The command it names shows that run's denial.
+    auto shown = hive({"audit", "show", logs.path, "--run", id});
+    CHECK(shown.exit_code == 0);
+    CHECK(contains(shown.out, "/etc/shadow"));
+    // --json carries the denials.
+    auto j = hive({"--json", "--log-dir", logs.path, "-c", "try:\n    open('/etc/shadow')\nexcept OSError:\n    pass"});
+    CHECK(contains(j.out, "\"denials\":[{\"event\":\"open\",\"target\":\"/etc/shadow\","));
+    CHECK(contains(j.out, "\"denial_count\":1"));
+    // Nothing denied: nothing said.
+    auto quiet = hive({"--log-dir", logs.path, "-c", "print('x')"});
+    CHECK(quiet.err.empty());
+}

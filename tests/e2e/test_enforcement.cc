@@ -68,7 +68,7 @@ TEST_CASE("enforcement: best_effort runs without user namespaces and says so", "
     CHECK(grep(read_file(logs.path + "/security_events.log"), "\"kind\":\"missing_layer\"").size() == 1);
 }
 
-TEST_CASE("enforcement: strict refuses to run without Landlock; best_effort runs and records it", "[enforcement]") {
+TEST_CASE("enforcement: strict refuses to run without Landlock, best_effort runs and records it", "[enforcement]") {
     TempDir d;
     LogDir logs;
     auto marker = d.path + "/ran";

@@ -185,7 +185,7 @@ for f in (lambda: subprocess.Popen(['/bin/true']), lambda: os.system('true')):
     CHECK(find_security(r.security, "denied", "os.system") != nullptr);
 }
 
-TEST_CASE("os.fork: allowed; the child's events carry its own pid and sequence", "[events]") {
+TEST_CASE("os.fork: allowed, the child's events carry its own pid and sequence", "[events]") {
     TempDir d;
     LogDir logs;
     d.file("in.txt", "x");

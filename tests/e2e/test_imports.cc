@@ -328,3 +328,28 @@ TEST_CASE("imports.deny: [_json]: the stdlib's own fallback to pure Python keeps
     CHECK(r.o.out == "{\"a\": [1, 2]} [1] True\n");
     CHECK(denied(r.events, "import", "_json") != nullptr);
 }
+
+TEST_CASE("imports: a module that exists nowhere fails as under python3 with no denial, and one the script planted is refused",
+          "[imports]") {
+    LogDir logs;
+    TempDir d;  // /tmp: writable under the default policy
+    // copy and pickle probe `org.python.core` (Jython) and catch the error: no denial, no closing line.
+    const std::string code =
+        "import copy, pickle\n"
+        "try:\n    import nosuchmodule\nexcept ImportError as e:\n    print(repr(e))\n";
+    auto r = hive({"--log-dir", logs.path, "-c", code});
+    auto p = python({"-c", code});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == p.out);
+    CHECK(r.out == "ModuleNotFoundError(\"No module named 'nosuchmodule'\")\n");
+    CHECK(r.err.empty());
+    CHECK(logs.security().find("\"denied\"") == std::string::npos);
+    // A module the script wrote and put on sys.path exists: the whitelist refuses it.
+    auto planted = hive({"--log-dir", logs.path, "-c",
+                         "import sys\nopen('" + d.path + "/evil.py', 'w').write('X = 1')\nsys.path.insert(0, '" + d.path +
+                             "')\ntry:\n    import evil\nexcept ImportError as e:\n    print(e)\n"});
+    CHECK(planted.exit_code == 0);
+    CHECK(planted.out == "hive-py: import of 'evil' is refused: not in the stdlib, the script's directory or "
+                         "security.imports.allow\n");
+}

@@ -159,7 +159,7 @@ TEST_CASE("plan: the policy file and hive-py itself must not be writable by the 
     }
 }
 
-TEST_CASE("plan: a granted path reached through a symbolic link is refused; nothing is written where it points",
+TEST_CASE("plan: a granted path reached through a symbolic link is refused, nothing is written where it points",
           "[plan][attack]") {
     // An earlier run (or anyone who could write the working directory) planted ./data -> elsewhere; the
     // next run from that directory would have written there (Landlock and the bind mount follow links).

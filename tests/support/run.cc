@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <regex>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -122,6 +123,11 @@ TempDir::TempDir(const std::string& mkdtemp_template) {
     std::string t = mkdtemp_template;
     if (!mkdtemp(t.data())) throw std::runtime_error("mkdtemp " + mkdtemp_template + " failed");
     path = t;
+}
+
+std::string without_closing_line(const std::string& err) {
+    static const std::regex closing("(^|\n)hive-py: run [0-9a-f]{16}: [0-9]+ denied [^\n]*; see: hive-py audit show [^\n]*\n$");
+    return std::regex_replace(err, closing, "$1");
 }
 
 LogDir::LogDir() : TempDir("/var/tmp/hive-test-logs-XXXXXX") {}

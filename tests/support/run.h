@@ -61,6 +61,10 @@ struct PolicyDir : TempDir {
     PolicyDir();
 };
 
+// `err` without hive-py's closing line about the run's denials ("hive-py: run ID: N denied ...; see:
+// ..."), for comparing what the script itself wrote with what python3 -I writes.
+std::string without_closing_line(const std::string& err);
+
 std::string read_file(const std::string& path);
 bool exists(const std::string& path);
 std::vector<std::string> lines(const std::string& text);

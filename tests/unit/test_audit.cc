@@ -870,7 +870,7 @@ TEST_CASE("head: it survives rotation, and a cut after rotation is found") {
     CHECK(issue_with(r, "the newest records were cut off: the head counts 50 records") != "");
 }
 
-TEST_CASE("head: a missing or damaged head fails verify; the next append rebuilds it, and verify says so") {
+TEST_CASE("head: a missing or damaged head fails verify, the next append rebuilds it, and verify says so") {
     Tmp t;
     auto log = open_log(t.path);
     append_events(log, 1, 4);

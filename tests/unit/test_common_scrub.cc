@@ -24,7 +24,7 @@ void kept(void* p) { asm volatile("" : : "r"(p) : "memory"); }
 
 }  // namespace
 
-TEST_CASE("scrub: what C++ code frees is zeroed; what malloc frees is not (the control)", "[scrub]") {
+TEST_CASE("scrub: what C++ code frees is zeroed, what malloc frees is not (the control)", "[scrub]") {
     // The needles live on the stack only; each is copied into one heap block.
     char by_new[64], by_malloc[64];
     const int n1 = std::snprintf(by_new, sizeof by_new, "HIVE-SCRUB-NEW-%d", int(getpid()));

@@ -613,7 +613,7 @@ TEST_CASE("identity: --check-policy's warnings for a root caller", "[identity]")
     CHECK(warnings({"/etc", "/tmp"}, {"/etc/shadow"}).size() == 3);
 }
 
-TEST_CASE("seccomp: no sockets without allowed domains; socketpair stays", "[seccomp]") {
+TEST_CASE("seccomp: no sockets without allowed domains, socketpair stays", "[seccomp]") {
     auto r = under_seccomp(Policy{}, {}, [] {
         std::string m;
         m += expect_errno("socket(AF_INET)", ::socket(AF_INET, SOCK_STREAM, 0), EPERM);

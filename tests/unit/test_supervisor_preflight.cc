@@ -57,7 +57,7 @@ int heap_after(bool through_helper, const char* needle, std::size_t len) {
 
 }  // namespace
 
-TEST_CASE("preflight: the user database is read in a helper; /etc/passwd stays out of hive-py's heap", "[preflight]") {
+TEST_CASE("preflight: the user database is read in a helper, /etc/passwd stays out of hive-py's heap", "[preflight]") {
     char needle[512];
     const std::size_t len = second_line(needle);
     REQUIRE(len > 8);

@@ -102,7 +102,7 @@ TEST_CASE("terminal: raw mode, echo off and a new window size are put back", "[t
     CHECK(ws.ws_col == 80);
 }
 
-TEST_CASE("terminal: the destructor restores; no terminal, nothing saved", "[terminal]") {
+TEST_CASE("terminal: the destructor restores, no terminal, nothing saved", "[terminal]") {
     Pty pty;
     termios before{};
     REQUIRE(::tcgetattr(pty.slave, &before) == 0);
