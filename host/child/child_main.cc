@@ -141,7 +141,6 @@ void init_main(const Args& a) {
         ap.layers = layer_bits(applied, a.plan);
         [[maybe_unused]] ssize_t n = write(a.report_fd, &ap, sizeof ap);
     }
-    if (a.plan.cgroup_joined_fd >= 0) close(a.plan.cgroup_joined_fd);
     if (a.plan.landlock && a.plan.landlock->ruleset.valid()) close(a.plan.landlock->ruleset.get());
     if (applied.listener_fd >= 0) {
         // The parent takes its own copy with pidfd_getfd(); the init keeps this one (it runs no script
@@ -177,15 +176,16 @@ void init_main(const Args& a) {
         if (!scoped.ok()) report_failure(a.report_fd, "landlock", scoped.error());
         if (a.plan.script_scope_fd >= 0) close(a.plan.script_scope_fd);
         std::vector<int> script_keep = a.keep_fds;
-        script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd});
+        script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_joined_fd});
         close_all_except(script_keep);
         if (applied.listener_fd >= 0) close(applied.listener_fd);
         clearenv();
         for (const auto& kv : a.env) putenv(const_cast<char*>(kv.c_str()));
         HIVE_MARK("s.run");
-        interpreter::run(a.spec, *a.hook_cfg, a.report_fd);
+        interpreter::run(a.spec, *a.hook_cfg, a.report_fd, a.plan.cgroup_joined_fd);
     }
     g_script_pid = pid;
+    if (a.plan.cgroup_joined_fd >= 0) close(a.plan.cgroup_joined_fd);
     // The init holds no stdio: when the script and its children end, the parent sees EOF.
     close(0);
     close(1);

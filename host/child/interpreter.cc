@@ -394,7 +394,27 @@ int run_file_bytes(const ScriptSpec& spec) {
 
 }  // namespace
 
-void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
+namespace {
+
+// The parent's word on the pids cgroup (setup.h: cgroup_joined_fd): nothing of the script runs before it.
+void wait_for_cgroup(int fd, int report_fd) {
+    if (fd < 0) return;
+    int err = 0;
+    ssize_t n;
+    while ((n = read(fd, &err, sizeof err)) < 0 && errno == EINTR) {
+    }
+    close(fd);
+    if (n != ssize_t(sizeof err)) fail(report_fd, "the parent did not move the script into the run's pids cgroup");
+    if (err != 0) {
+        char m[160];
+        std::snprintf(m, sizeof m, "write(cgroup.procs) by the parent: %s (%s)", strerrorname_np(err), std::strerror(err));
+        fail(report_fd, m);
+    }
+}
+
+}  // namespace
+
+void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgroup_fd) {
     // The hook goes in before the interpreter exists: nothing in Python can remove it or veto it.
     if (!hook::install(&hook_cfg)) fail(report_fd, "PySys_AddAuditHook failed");
 
@@ -481,6 +501,8 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd) {
         }
         sys.attr("meta_path").attr("insert")(0, py::module_::import("_hive_guard"));
     }
+    HIVE_MARK("s.cgroup_wait");
+    wait_for_cgroup(cgroup_fd, report_fd);
     close(report_fd);
 
     // Py_RunMain runs the file/command/module/stdin, prints tracebacks, maps SystemExit to the exit code,

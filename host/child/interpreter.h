@@ -11,7 +11,9 @@ namespace hive::interpreter {
 // Never returns: runs the script and ends the process with Python's exit code (or dies by the signal
 // that ended it, as python3 does for an unhandled KeyboardInterrupt). Failures before the script runs
 // are written to `report_fd` and end the process with 125.
-[[noreturn]] void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd);
+// `cgroup_fd` (-1: none): the parent's word that this process is in the run's pids cgroup, read after the
+// interpreter has started and before the script's first line; a failure ends the run as a set-up failure.
+[[noreturn]] void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgroup_fd = -1);
 
 // First thing in the script's process, before anything else writes memory: breaks copy-on-write for the
 // executable's data segment and the inherited heap in one call each (see interpreter.cc).

@@ -48,18 +48,11 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
         applied.listener_fd = *fd;
     }
 
-    // 6. The pids cgroup: the parent has moved this process into it while the steps above ran; its word
-    //    must come before anything here forks. Silence (the parent gone) is a failure too.
-    if (plan.cgroup_joined_fd >= 0) {
-        step = "rlimits";
-        int err = 0;
-        ssize_t n;
-        while ((n = read(plan.cgroup_joined_fd, &err, sizeof err)) < 0 && errno == EINTR) {
-        }
-        if (n != ssize_t(sizeof err)) return Error{"the parent did not move the sandbox into its pids cgroup", EIO};
-        if (err != 0) return Error::from_errno("write", "cgroup.procs (by the parent)", err);
-        applied.cgroup = true;
-    }
+    // 6. The pids cgroup: the parent moves this process, then the script's process it forks next, into
+    //    it while they start (a move waits for an RCU grace period, ~10 ms on cgroup v1 hosts: it
+    //    overlaps the interpreter's start instead of preceding it). The script's process waits for the
+    //    parent's word before the script's first line (interpreter.h: run's cgroup_fd).
+    applied.cgroup = plan.cgroup_joined_fd >= 0;
     step = "";
     return {};
 }

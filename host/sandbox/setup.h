@@ -17,9 +17,11 @@ struct ChildPlan {
     const seccomp::Prepared* seccomp = nullptr;
     const seccomp::Prepared* connect_notify = nullptr;  // allowed_domains: connect() goes to the parent
     int script_scope_fd = -1;  // Landlock ruleset the script's process adds on its own (landlock.h), or -1
-    // The run's pids cgroup: the parent moves this process into it right after the clone (a move costs
-    // ~0.3 ms, an RCU grace period, which thus overlaps the steps below) and writes the outcome here (an
-    // int: 0, or the errno of its write to cgroup.procs). Read end of a pipe, or -1 without a cgroup.
+    // The run's pids cgroup: the parent moves this process into it right after the clone and the script's
+    // process right after the fork (a move waits for an RCU grace period, ~10 ms on cgroup v1 here, so
+    // it overlaps the layers and the interpreter's start), then writes the outcome here (an int: 0, or
+    // the errno of its write to cgroup.procs). The script's process reads it before the script's first
+    // line. Read end of a pipe, or -1 without a cgroup.
     int cgroup_joined_fd = -1;
 };
 
