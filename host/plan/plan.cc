@@ -94,7 +94,11 @@ Status open_following(Grant& g) {
         if (errno == ENOENT || errno == ENOTDIR) return {};
         return errno_error("open", g.path);
     }
-    g.real = real_or_same(g.path);
+    // The fd's own path is the resolved one: one readlink, not one per component.
+    char real[PATH_MAX];
+    const std::string self = "/proc/self/fd/" + std::to_string(g.fd.get());
+    const ssize_t n = ::readlink(self.c_str(), real, sizeof real - 1);
+    g.real = n > 0 ? std::string(real, std::size_t(n)) : real_or_same(g.path);
     return fill_identity(g);
 }
 
