@@ -201,3 +201,26 @@ TEST_CASE("enforcement: an unprivileged user's run records the script's I/O", "[
     CHECK(written >= 7000);
     CHECK(written < 7000 + 4096);
 }
+
+TEST_CASE("enforcement: root inside a user namespace of its own runs under strict, max_processes held by RLIMIT_NPROC",
+          "[enforcement][user]") {
+    if (!can_run_unprivileged() || !exists("/usr/bin/unshare")) return;
+    LogDir logs;
+    REQUIRE(chown(logs.path.c_str(), 65534, 65534) == 0);
+    // uid 65534 makes a user namespace in which it is uid 0: euid 0, but not the host's root, which the
+    // kernel holds to RLIMIT_NPROC like any user. It was refused (exit 125: no pids cgroup for uid 0).
+    const std::string fork_loop =
+        "import os, time\nn = 0\nfor i in range(20):\n    try:\n        if os.fork() == 0:\n"
+        "            time.sleep(1); os._exit(0)\n        n += 1\n    except BlockingIOError:\n        break\n"
+        "print('forked', n)\n";
+    auto r = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/unshare", "-Ur",
+                  hive_bin(), "--log-dir", logs.path, "-c", fork_loop},
+                 {.env_extra = {{"HOME", "/nonexistent"}}});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "forked 4\n");  // max_processes 5: the script and four children
+    auto d = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "/usr/bin/unshare", "-Ur",
+                  hive_bin(), "--doctor"});
+    CHECK(d.exit_code == 0);
+    CHECK(d.out.find("strict: would run with all layers") != std::string::npos);
+}
