@@ -140,7 +140,7 @@ PyObject* posix_path_text(PyObject* o, PyTypeObject* pure_path) {
         if (!add(part)) return (PyErr_Clear(), nullptr);
         if (out.size() > channel::kMaxArgBytes) break;  // the record cuts and marks it anyway
     }
-    if (out.empty()) out = ".";
+    if (out.empty()) out.assign(1, '.');  // (not = ".": GCC 12 warns falsely, -Wrestrict)
     return PyUnicode_FromStringAndSize(out.data(), Py_ssize_t(out.size()));  // new reference
 }
 
@@ -394,191 +394,236 @@ std::string import_refusal_if_found(std::string_view fullname, PyObject* search_
 namespace {
 
 // Returns 0 to allow, -1 with an exception set to refuse.
+// The arguments of an audit event: arg(i) is the i-th, or None past the end.
+struct EventArgs {
+    PyObject* args;
+    Py_ssize_t n;
+    PyObject* operator()(Py_ssize_t i) const { return i < n ? PyTuple_GET_ITEM(args, i) : Py_None; }
+};
+constexpr int kNotMine = 1;  // a decide_* for another family of events: neither 0 (allowed) nor -1
+
+int decide_open(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "open")) return kNotMine;
+    std::string path;
+    if (!text_of(arg(0), path)) return 0;  // an fd, or a path object we cannot read without code
+    path = absolute(path);
+    bool write = false;
+    PyObject* mode = arg(1);
+    if (PyUnicode_CheckExact(mode)) {
+        const char* m = PyUnicode_AsUTF8(mode);
+        write = m && std::strpbrk(m, "wax+");
+    }
+    PyObject* flags = arg(2);
+    if (PyLong_CheckExact(flags)) {
+        long f = PyLong_AsLong(flags);
+        write = write || (f & (O_WRONLY | O_RDWR | O_APPEND | O_CREAT | O_TRUNC));
+    }
+    // By name: a denied module's files read as data. The files the import system loads as code are
+    // judged again by what was opened (open_code() below), whatever name led to them.
+    if (under(path, c.denied_files))
+        return refuse_import(path, "hive-py: this module is refused by security.imports.deny (" + path + ")");
+    if (write && !under(path, c.write_paths))
+        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", path);
+    if (!write && !under(path, c.read_paths))
+        return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", path);
+    if (write && c.blocked.truncate && PyLong_CheckExact(flags) && (PyLong_AsLong(flags) & O_TRUNC) &&
+        access(path.c_str(), F_OK) == 0)
+        return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
+    return 0;
+}
+
+// Operations that remove a name: refused as a whole when 'delete' is blocked.
+int decide_remove(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "os.remove" || ev == "os.rmdir" || ev == "os.rename" || ev == "shutil.rmtree" || ev == "shutil.move")) return kNotMine;
+    std::string path;
+    text_of(arg(0), path);
+    if (c.blocked.del)
+        return refuse_permission(EPERM, "hive-py: 'delete' is in security.filesystem.blocked_operations", path);
+    if (!path.empty() && !under(absolute(path), c.write_paths))
+        return refuse_permission(EACCES, "hive-py: changing files outside security.filesystem.allowed_paths",
+                                 absolute(path));
+    std::string dst;
+    if ((ev == "os.rename" || ev == "shutil.move") && text_of(arg(1), dst) && !under(absolute(dst), c.write_paths))
+        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(dst));
+    return 0;
+}
+
+// Operations that create or change a name at their last path argument.
+int decide_name_change(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "os.mkdir" || ev == "os.utime" || ev == "os.setxattr" || ev == "os.removexattr")) return kNotMine;
+    std::string path;
+    if (text_of(arg(0), path) && !under(absolute(path), c.write_paths))
+        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
+    return 0;
+}
+
+int decide_link_copy(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "os.symlink" || ev == "os.link" || ev == "shutil.copyfile" || ev == "shutil.copytree")) return kNotMine;
+    std::string path;
+    std::string src;
+    if (text_of(arg(1), path) && !under(absolute(path), c.write_paths))
+        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
+    if (ev != "os.symlink" && text_of(arg(0), src) && !under(absolute(src), c.read_paths))
+        return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(src));
+    return 0;
+}
+
+int decide_listing(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "os.listdir" || ev == "os.scandir" || ev == "os.getxattr" || ev == "os.listxattr")) return kNotMine;
+    std::string path;
+    if (text_of(arg(0), path) && !under(absolute(path), c.read_paths))
+        return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(path));
+    return 0;
+}
+
+int decide_chmod(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "os.chmod" || ev == "os.lchmod")) return kNotMine;
+    std::string path;
+    if (c.blocked.chmod) {
+        text_of(arg(0), path);
+        return refuse_permission(EPERM, "hive-py: 'chmod' is in security.filesystem.blocked_operations", path);
+    }
+    return 0;
+}
+
+int decide_chown(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "os.chown" || ev == "shutil.chown" || ev == "os.lchown")) return kNotMine;
+    std::string path;
+    if (c.blocked.chown) {
+        text_of(arg(0), path);
+        return refuse_permission(EPERM, "hive-py: 'chown' is in security.filesystem.blocked_operations", path);
+    }
+    return 0;
+}
+
+int decide_truncate(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "os.truncate")) return kNotMine;
+    std::string path;
+    if (c.blocked.truncate) {
+        text_of(arg(0), path);
+        return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
+    }
+    return 0;
+}
+
+int decide_network(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "socket.__new__" || ev == "socket.connect" || ev == "socket.bind" || ev == "socket.sendto" || ev == "socket.getaddrinfo" || ev == "socket.gethostbyname" || ev == "socket.gethostbyname_ex" || ev == "socket.gethostbyaddr" || ev == "socket.getnameinfo" || ev == "urllib.Request")) return kNotMine;
+    if (!c.network)
+        return refuse_permission(EPERM, "hive-py: network access is off (security.network.allowed_domains is empty)", "");
+    if (ev == "socket.__new__") {
+        // (sock, family, type, proto): TCP over IPv4/IPv6 only.
+        PyObject* type = arg(2);
+        long t = PyLong_CheckExact(type) ? PyLong_AsLong(type) & 0xf : 1;
+        if (t != 1)
+            return refuse_permission(EPERM, "hive-py: only TCP connections to security.network.allowed_domains are allowed (no UDP or raw sockets)", "");
+        return 0;
+    }
+    if (ev == "socket.bind" || ev == "socket.sendto")
+        return refuse_permission(EPERM, "hive-py: the sandbox may only connect out to security.network.allowed_domains", "");
+    // (host, port, ...) for getaddrinfo; (sock, (host, port)) for connect.
+    PyObject* addr = ev == "socket.connect" ? arg(1) : nullptr;
+    PyObject* host = ev == "socket.connect" ? (PyTuple_CheckExact(addr) && PyTuple_GET_SIZE(addr) >= 2 ? PyTuple_GET_ITEM(addr, 0) : nullptr) : arg(0);
+    PyObject* port = ev == "socket.connect" ? (host ? PyTuple_GET_ITEM(addr, 1) : nullptr)
+                                            : (ev == "socket.getaddrinfo" ? arg(1) : nullptr);
+    std::string h;
+    if (ev == "urllib.Request") return 0;  // its host is checked when it resolves and connects
+    if (host && text_of(host, h) && !c.allowed_hosts.count(h))
+        return refuse_permission(EPERM, "hive-py: '" + h + "' is not in security.network.allowed_domains", "");
+    if (port && PyLong_CheckExact(port)) {
+        long pn = PyLong_AsLong(port);
+        for (int b : c.blocked_ports)
+            if (b == pn)
+                return refuse_permission(EPERM, "hive-py: port " + std::to_string(pn) + " is in security.network.blocked_ports", "");
+    }
+    return 0;
+}
+
+int decide_subprocess(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "subprocess.Popen" || ev == "os.system" || ev == "os.exec" || ev == "os.posix_spawn" || ev == "os.spawn" || ev == "os.forkpty" || ev == "pty.spawn")) return kNotMine;
+    std::string path;
+    if (!c.allow_subprocess)
+        return refuse_permission(EPERM, "hive-py: starting programs is off (security.execution.allow_subprocess is false)", "");
+    // The program: subprocess.Popen(executable, args, ...) names it first, or as args[0];
+    // os.exec/os.posix_spawn/os.spawn name it first; os.system and pty.spawn go through a shell or argv.
+    std::string prog;
+    PyObject* first = arg(0);
+    if (!text_of(first, prog)) {
+        PyObject* argv = ev == "pty.spawn" ? first : arg(1);
+        if ((PyList_CheckExact(argv) || PyTuple_CheckExact(argv)) && PySequence_Fast_GET_SIZE(argv) > 0)
+            text_of(PySequence_Fast_GET_ITEM(argv, 0), prog);
+        else
+            text_of(argv, prog);
+    }
+    if (ev == "os.system") prog = "/bin/sh";
+    if (!prog.empty() && prog.find('/') != std::string::npos && !under(absolute(prog), c.exec_paths))
+        return refuse_permission(EACCES, "hive-py: this program is not in security.filesystem.exec_paths", absolute(prog));
+    return 0;
+}
+
+int decide_import(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "import")) return kNotMine;
+    std::string path;
+    // (module, filename, sys.path, sys.meta_path, sys.path_hooks). The import system raises it with
+    // filename None before it searches; _PyImport_LoadDynamicModuleWithSpec (Python/importdl.c)
+    // raises it with spec.name and spec.origin just before it dlopens the file, for every route to
+    // an extension module: the import system, ExtensionFileLoader, _imp.create_dynamic and
+    // imp.load_dynamic alike. Any filename is a dlopen to come, whatever its suffix.
+    std::string name, file;
+    const bool load = arg(1) != Py_None;
+    if (!str_of(arg(0), name)) {
+        if (!load) return 0;  // the import system's own names are exact str: not this event
+        return refuse_import("?", "hive-py: an extension module whose name is not a str is refused (security.imports)");
+    }
+    std::string why = import_refusal(name);
+    // A name outside the whitelist that nothing on sys.path provides is no import of anything: let the
+    // import system say ModuleNotFoundError as python3 does (the stdlib probes such names and catches
+    // the error: copy and pickle try `org.python.core`), instead of recording a denial. Not a way
+    // around the list: a module found later (a file the script writes meanwhile) is pure Python,
+    // no stronger than the script's own code; extension modules are judged again at their dlopen
+    // (below), and module code by the real path of the file it is read from (open_code).
+    if (!why.empty() && !load && !c.import_deny.count(top_level(name)) &&
+        !on_search_path(top_level(name), arg(2) == Py_None ? PySys_GetObject("path") : arg(2)))
+        return 0;
+    if (why.empty() && load) {
+        why = str_of(arg(1), file)
+                  ? extension_refusal(name, file)
+                  : "hive-py: extension module '" + name + "' from a file named by a " + Py_TYPE(arg(1))->tp_name +
+                        " is refused (security.imports)";
+    }
+    if (!why.empty()) return refuse_import(name, why);
+    return 0;
+}
+
+// SQLite extensions are shared libraries SQLite dlopens and calls into: any library the sandbox can
+// read will do (a system one, not only a file the script wrote, so noexec mounts do not stop it).
+// Debian's python3.11 has Connection.enable_load_extension/load_extension; these are their audit
+// events (3.10+). The SQL function load_extension() works only once loading is enabled. Turning
+// loading off is always allowed.
+int decide_sqlite(const Config& c, std::string_view ev, const EventArgs& arg) {
+    if (!(ev == "sqlite3.enable_load_extension" || ev == "sqlite3.load_extension")) return kNotMine;
+    if (c.native_code) return 0;
+    if (ev == "sqlite3.enable_load_extension" && (arg(1) == Py_False || arg(1) == Py_None)) return 0;
+    return refuse_permission(EPERM, "hive-py: SQLite extensions are native code, refused unless "
+                                    "security.imports.allow names ctypes", "");
+}
+
+// _ctypes's own operations (dlopen, dlsym, calls, raw memory): a second wall should _ctypes be in
+// the process under some other name or route, under a policy that allows no native code.
+int decide_ctypes(const Config& c, std::string_view ev, const EventArgs&) {
+    if (!(!c.native_code && ev.substr(0, 7) == "ctypes.")) return kNotMine;
+    return refuse_permission(EPERM, "hive-py: ctypes is refused by security.imports.deny (" + std::string(ev) + ")", "");
+}
+
+// The policy's answer to one event: 0, or -1 with the exception set. One function per family of events.
 int decide(std::string_view ev, PyObject* args) {
     const Config& c = *g_cfg;
-    Py_ssize_t n = PyTuple_GET_SIZE(args);
-    auto arg = [&](Py_ssize_t i) { return i < n ? PyTuple_GET_ITEM(args, i) : Py_None; };
-    std::string path;
-
-    if (ev == "open") {
-        if (!text_of(arg(0), path)) return 0;  // an fd, or a path object we cannot read without code
-        path = absolute(path);
-        bool write = false;
-        PyObject* mode = arg(1);
-        if (PyUnicode_CheckExact(mode)) {
-            const char* m = PyUnicode_AsUTF8(mode);
-            write = m && std::strpbrk(m, "wax+");
-        }
-        PyObject* flags = arg(2);
-        if (PyLong_CheckExact(flags)) {
-            long f = PyLong_AsLong(flags);
-            write = write || (f & (O_WRONLY | O_RDWR | O_APPEND | O_CREAT | O_TRUNC));
-        }
-        // By name: a denied module's files read as data. The files the import system loads as code are
-        // judged again by what was opened (open_code() below), whatever name led to them.
-        if (under(path, c.denied_files))
-            return refuse_import(path, "hive-py: this module is refused by security.imports.deny (" + path + ")");
-        if (write && !under(path, c.write_paths))
-            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", path);
-        if (!write && !under(path, c.read_paths))
-            return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", path);
-        if (write && c.blocked.truncate && PyLong_CheckExact(flags) && (PyLong_AsLong(flags) & O_TRUNC) &&
-            access(path.c_str(), F_OK) == 0)
-            return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
-        return 0;
+    const EventArgs arg{args, PyTuple_GET_SIZE(args)};
+    for (auto* family : {&decide_open, &decide_remove, &decide_name_change, &decide_link_copy, &decide_listing,
+                         &decide_chmod, &decide_chown, &decide_truncate, &decide_network, &decide_subprocess,
+                         &decide_import, &decide_sqlite, &decide_ctypes}) {
+        const int r = family(c, ev, arg);
+        if (r != kNotMine) return r;
     }
-    // Operations that remove a name: refused as a whole when 'delete' is blocked.
-    if (ev == "os.remove" || ev == "os.rmdir" || ev == "os.rename" || ev == "shutil.rmtree" ||
-        ev == "shutil.move") {
-        text_of(arg(0), path);
-        if (c.blocked.del)
-            return refuse_permission(EPERM, "hive-py: 'delete' is in security.filesystem.blocked_operations", path);
-        if (!path.empty() && !under(absolute(path), c.write_paths))
-            return refuse_permission(EACCES, "hive-py: changing files outside security.filesystem.allowed_paths",
-                                     absolute(path));
-        std::string dst;
-        if ((ev == "os.rename" || ev == "shutil.move") && text_of(arg(1), dst) && !under(absolute(dst), c.write_paths))
-            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(dst));
-        return 0;
-    }
-    // Operations that create or change a name at their last path argument.
-    if (ev == "os.mkdir" || ev == "os.utime" || ev == "os.setxattr" || ev == "os.removexattr") {
-        if (text_of(arg(0), path) && !under(absolute(path), c.write_paths))
-            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
-        return 0;
-    }
-    if (ev == "os.symlink" || ev == "os.link" || ev == "shutil.copyfile" || ev == "shutil.copytree") {
-        std::string src;
-        if (text_of(arg(1), path) && !under(absolute(path), c.write_paths))
-            return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
-        if (ev != "os.symlink" && text_of(arg(0), src) && !under(absolute(src), c.read_paths))
-            return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(src));
-        return 0;
-    }
-    if (ev == "os.listdir" || ev == "os.scandir" || ev == "os.getxattr" || ev == "os.listxattr") {
-        if (text_of(arg(0), path) && !under(absolute(path), c.read_paths))
-            return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(path));
-        return 0;
-    }
-    if (ev == "os.chmod" || ev == "os.lchmod") {
-        if (c.blocked.chmod) {
-            text_of(arg(0), path);
-            return refuse_permission(EPERM, "hive-py: 'chmod' is in security.filesystem.blocked_operations", path);
-        }
-        return 0;
-    }
-    if (ev == "os.chown" || ev == "shutil.chown" || ev == "os.lchown") {
-        if (c.blocked.chown) {
-            text_of(arg(0), path);
-            return refuse_permission(EPERM, "hive-py: 'chown' is in security.filesystem.blocked_operations", path);
-        }
-        return 0;
-    }
-    if (ev == "os.truncate") {
-        if (c.blocked.truncate) {
-            text_of(arg(0), path);
-            return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
-        }
-        return 0;
-    }
-    if (ev == "socket.__new__" || ev == "socket.connect" || ev == "socket.bind" || ev == "socket.sendto" ||
-        ev == "socket.getaddrinfo" || ev == "socket.gethostbyname" || ev == "socket.gethostbyname_ex" ||
-        ev == "socket.gethostbyaddr" || ev == "socket.getnameinfo" || ev == "urllib.Request") {
-        if (!c.network)
-            return refuse_permission(EPERM, "hive-py: network access is off (security.network.allowed_domains is empty)", "");
-        if (ev == "socket.__new__") {
-            // (sock, family, type, proto): TCP over IPv4/IPv6 only.
-            PyObject* type = arg(2);
-            long t = PyLong_CheckExact(type) ? PyLong_AsLong(type) & 0xf : 1;
-            if (t != 1)
-                return refuse_permission(EPERM, "hive-py: only TCP connections to security.network.allowed_domains are allowed (no UDP or raw sockets)", "");
-            return 0;
-        }
-        if (ev == "socket.bind" || ev == "socket.sendto")
-            return refuse_permission(EPERM, "hive-py: the sandbox may only connect out to security.network.allowed_domains", "");
-        // (host, port, ...) for getaddrinfo; (sock, (host, port)) for connect.
-        PyObject* addr = ev == "socket.connect" ? arg(1) : nullptr;
-        PyObject* host = ev == "socket.connect" ? (PyTuple_CheckExact(addr) && PyTuple_GET_SIZE(addr) >= 2 ? PyTuple_GET_ITEM(addr, 0) : nullptr) : arg(0);
-        PyObject* port = ev == "socket.connect" ? (host ? PyTuple_GET_ITEM(addr, 1) : nullptr)
-                                                : (ev == "socket.getaddrinfo" ? arg(1) : nullptr);
-        std::string h;
-        if (ev == "urllib.Request") return 0;  // its host is checked when it resolves and connects
-        if (host && text_of(host, h) && !c.allowed_hosts.count(h))
-            return refuse_permission(EPERM, "hive-py: '" + h + "' is not in security.network.allowed_domains", "");
-        if (port && PyLong_CheckExact(port)) {
-            long pn = PyLong_AsLong(port);
-            for (int b : c.blocked_ports)
-                if (b == pn)
-                    return refuse_permission(EPERM, "hive-py: port " + std::to_string(pn) + " is in security.network.blocked_ports", "");
-        }
-        return 0;
-    }
-    if (ev == "subprocess.Popen" || ev == "os.system" || ev == "os.exec" || ev == "os.posix_spawn" ||
-        ev == "os.spawn" || ev == "os.forkpty" || ev == "pty.spawn") {
-        if (!c.allow_subprocess)
-            return refuse_permission(EPERM, "hive-py: starting programs is off (security.execution.allow_subprocess is false)", "");
-        // The program: subprocess.Popen(executable, args, ...) names it first, or as args[0];
-        // os.exec/os.posix_spawn/os.spawn name it first; os.system and pty.spawn go through a shell or argv.
-        std::string prog;
-        PyObject* first = arg(0);
-        if (!text_of(first, prog)) {
-            PyObject* argv = ev == "pty.spawn" ? first : arg(1);
-            if ((PyList_CheckExact(argv) || PyTuple_CheckExact(argv)) && PySequence_Fast_GET_SIZE(argv) > 0)
-                text_of(PySequence_Fast_GET_ITEM(argv, 0), prog);
-            else
-                text_of(argv, prog);
-        }
-        if (ev == "os.system") prog = "/bin/sh";
-        if (!prog.empty() && prog.find('/') != std::string::npos && !under(absolute(prog), c.exec_paths))
-            return refuse_permission(EACCES, "hive-py: this program is not in security.filesystem.exec_paths", absolute(prog));
-        return 0;
-    }
-    if (ev == "import") {
-        // (module, filename, sys.path, sys.meta_path, sys.path_hooks). The import system raises it with
-        // filename None before it searches; _PyImport_LoadDynamicModuleWithSpec (Python/importdl.c)
-        // raises it with spec.name and spec.origin just before it dlopens the file, for every route to
-        // an extension module: the import system, ExtensionFileLoader, _imp.create_dynamic and
-        // imp.load_dynamic alike. Any filename is a dlopen to come, whatever its suffix.
-        std::string name, file;
-        const bool load = arg(1) != Py_None;
-        if (!str_of(arg(0), name)) {
-            if (!load) return 0;  // the import system's own names are exact str: not this event
-            return refuse_import("?", "hive-py: an extension module whose name is not a str is refused (security.imports)");
-        }
-        std::string why = import_refusal(name);
-        // A name outside the whitelist that nothing on sys.path provides is no import of anything: let the
-        // import system say ModuleNotFoundError as python3 does (the stdlib probes such names and catches
-        // the error: copy and pickle try `org.python.core`), instead of recording a denial. Not a way
-        // around the list: a module found later (a file the script writes meanwhile) is pure Python,
-        // no stronger than the script's own code; extension modules are judged again at their dlopen
-        // (below), and module code by the real path of the file it is read from (open_code).
-        if (!why.empty() && !load && !c.import_deny.count(top_level(name)) &&
-            !on_search_path(top_level(name), arg(2) == Py_None ? PySys_GetObject("path") : arg(2)))
-            return 0;
-        if (why.empty() && load) {
-            why = str_of(arg(1), file)
-                      ? extension_refusal(name, file)
-                      : "hive-py: extension module '" + name + "' from a file named by a " + Py_TYPE(arg(1))->tp_name +
-                            " is refused (security.imports)";
-        }
-        if (!why.empty()) return refuse_import(name, why);
-        return 0;
-    }
-    // SQLite extensions are shared libraries SQLite dlopens and calls into: any library the sandbox can
-    // read will do (a system one, not only a file the script wrote, so noexec mounts do not stop it).
-    // Debian's python3.11 has Connection.enable_load_extension/load_extension; these are their audit
-    // events (3.10+). The SQL function load_extension() works only once loading is enabled. Turning
-    // loading off is always allowed.
-    if (ev == "sqlite3.enable_load_extension" || ev == "sqlite3.load_extension") {
-        if (c.native_code) return 0;
-        if (ev == "sqlite3.enable_load_extension" && (arg(1) == Py_False || arg(1) == Py_None)) return 0;
-        return refuse_permission(EPERM, "hive-py: SQLite extensions are native code, refused unless "
-                                        "security.imports.allow names ctypes", "");
-    }
-    // _ctypes's own operations (dlopen, dlsym, calls, raw memory): a second wall should _ctypes be in
-    // the process under some other name or route, under a policy that allows no native code.
-    if (!c.native_code && ev.substr(0, 7) == "ctypes.")
-        return refuse_permission(EPERM, "hive-py: ctypes is refused by security.imports.deny (" + std::string(ev) + ")", "");
     return 0;
 }
 
