@@ -101,6 +101,67 @@ void note_signaled(Report& r, pid_t pid, int sig) {
     }
 }
 
+// The script's process, forked by the init: its own Landlock scope, only the fds it keeps, the policy's
+// environment, then the interpreter.
+[[noreturn]] void run_script_process(const Args& a, const sandbox::Applied& applied) {
+#ifdef HIVE_TRACE
+    close(g_trace_fd);
+    g_trace_fd = 2;  // the script's process writes its marks through the stderr pipe, as the parent relays it
+#endif
+    HIVE_MARK("s.start");
+    interpreter::prefault();
+    HIVE_MARK("s.prefaulted");
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &dfl, nullptr);
+    // The script's own Landlock domain, nested in the sandbox's: it cannot signal its init either.
+    Status scoped = landlock::apply_fd(a.plan.script_scope_fd);
+    if (!scoped.ok()) report_failure(a.report_fd, "landlock", scoped.error());
+    if (a.plan.script_scope_fd >= 0) close(a.plan.script_scope_fd);
+    std::vector<int> script_keep = a.keep_fds;
+    script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_joined_fd});
+    close_all_except(script_keep);
+    if (applied.listener_fd >= 0) close(applied.listener_fd);
+    clearenv();
+    for (const auto& kv : a.env) putenv(const_cast<char*>(kv.c_str()));
+    HIVE_MARK("s.run");
+    interpreter::run(a.spec, *a.hook_cfg, a.report_fd, a.plan.cgroup_joined_fd);
+}
+
+// The init's last work: reap everything (counting deaths by a signal), then one report with the script's
+// status, the tree's usage and I/O, and exit.
+[[noreturn]] void reap_and_report(const Args& a, const sandbox::Applied& applied, pid_t pid, int io_fd) {
+    Report r;
+    r.kind = Report::script_ended;
+    r.layers = layer_bits(applied, a.plan);
+    bool script_done = false;
+    for (;;) {
+        int status = 0;
+        pid_t w = waitpid(-1, &status, 0);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            break;  // ECHILD: everything reaped
+        }
+        // A death by a signal before the sweep below is the process's own (a fault, seccomp's SIGSYS, a
+        // signal the script sent); after it, a SIGKILL is the sweep's.
+        if (WIFSIGNALED(status) && !(script_done && WTERMSIG(status) == SIGKILL)) note_signaled(r, w, WTERMSIG(status));
+        if (w == pid && !script_done) {
+            script_done = true;
+            HIVE_MARK("i.s_reaped");
+            r.wait_status = status;
+            // Nothing the script started outlives it: in our own pid namespace kill(-1) reaches every
+            // process but this one. (Without a pid namespace the parent kills the run's cgroup instead.)
+            if (a.plan.ns.set.pid) kill(-1, SIGKILL);
+        }
+    }
+    HIVE_MARK("i.reaped");
+    getrusage(RUSAGE_CHILDREN, &r.usage);
+    r.io_valid = read_own_io(io_fd, r.io) ? 1 : 0;
+    [[maybe_unused]] ssize_t n = write(a.report_fd, &r, sizeof r);
+    HIVE_MARK("i.reported");
+    _exit(0);
+}
+
 }  // namespace
 
 void init_main(const Args& a) {
@@ -160,30 +221,7 @@ void init_main(const Args& a) {
     HIVE_MARK("i.fork");
     pid_t pid = fork();
     if (pid < 0) report_failure(a.report_fd, "fork", errno_error("fork", "script process"));
-    if (pid == 0) {
-#ifdef HIVE_TRACE
-        close(g_trace_fd);
-        g_trace_fd = 2;  // the script's process writes its marks through the stderr pipe, as the parent relays it
-#endif
-        HIVE_MARK("s.start");
-        interpreter::prefault();
-        HIVE_MARK("s.prefaulted");
-        struct sigaction dfl {};
-        dfl.sa_handler = SIG_DFL;
-        for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &dfl, nullptr);
-        // The script's own Landlock domain, nested in the sandbox's: it cannot signal its init either.
-        Status scoped = landlock::apply_fd(a.plan.script_scope_fd);
-        if (!scoped.ok()) report_failure(a.report_fd, "landlock", scoped.error());
-        if (a.plan.script_scope_fd >= 0) close(a.plan.script_scope_fd);
-        std::vector<int> script_keep = a.keep_fds;
-        script_keep.insert(script_keep.end(), {0, 1, 2, a.report_fd, a.plan.cgroup_joined_fd});
-        close_all_except(script_keep);
-        if (applied.listener_fd >= 0) close(applied.listener_fd);
-        clearenv();
-        for (const auto& kv : a.env) putenv(const_cast<char*>(kv.c_str()));
-        HIVE_MARK("s.run");
-        interpreter::run(a.spec, *a.hook_cfg, a.report_fd, a.plan.cgroup_joined_fd);
-    }
+    if (pid == 0) run_script_process(a, applied);
     g_script_pid = pid;
     if (a.plan.cgroup_joined_fd >= 0) close(a.plan.cgroup_joined_fd);
     // The init holds no stdio: when the script and its children end, the parent sees EOF.
@@ -193,35 +231,7 @@ void init_main(const Args& a) {
     for (int fd : a.keep_fds) close(fd);
     if (a.plan.script_scope_fd >= 0) close(a.plan.script_scope_fd);
 
-    Report r;
-    r.kind = Report::script_ended;
-    r.layers = layer_bits(applied, a.plan);
-    bool script_done = false;
-    for (;;) {
-        int status = 0;
-        pid_t w = waitpid(-1, &status, 0);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            break;  // ECHILD: everything reaped
-        }
-        // A death by a signal before the sweep below is the process's own (a fault, seccomp's SIGSYS, a
-        // signal the script sent); after it, a SIGKILL is the sweep's.
-        if (WIFSIGNALED(status) && !(script_done && WTERMSIG(status) == SIGKILL)) note_signaled(r, w, WTERMSIG(status));
-        if (w == pid && !script_done) {
-            script_done = true;
-            HIVE_MARK("i.s_reaped");
-            r.wait_status = status;
-            // Nothing the script started outlives it: in our own pid namespace kill(-1) reaches every
-            // process but this one. (Without a pid namespace the parent kills the run's cgroup instead.)
-            if (a.plan.ns.set.pid) kill(-1, SIGKILL);
-        }
-    }
-    HIVE_MARK("i.reaped");
-    getrusage(RUSAGE_CHILDREN, &r.usage);
-    r.io_valid = read_own_io(io_fd, r.io) ? 1 : 0;
-    [[maybe_unused]] ssize_t n = write(a.report_fd, &r, sizeof r);
-    HIVE_MARK("i.reported");
-    _exit(0);
+    reap_and_report(a, applied, pid, io_fd);
 }
 
 }  // namespace hive::child
