@@ -290,6 +290,37 @@ Status AuditLog::append(Stream s, const json::Object& record) {
     return append(s, std::vector<json::Object>{record});
 }
 
+namespace {
+
+// The records as the lines appended: each record's text, then "prev" and "chain" (computed over the
+// record's own text and prev); `prev` ends as the last line's chain value. `spans`: where each line is.
+std::string chained_lines(const std::vector<json::Object>& records, std::string_view key, std::string& prev,
+                          bool need_newline, std::vector<std::pair<std::size_t, std::size_t>>* spans) {
+    std::string buf;
+    std::size_t total = 0;
+    for (const json::Object& r : records) total += r.open_text().size() + 160;
+    buf.reserve(total + 1);
+    if (need_newline) buf += '\n';
+    for (const json::Object& r : records) {
+        std::size_t start = buf.size();
+        std::string_view body = r.open_text();
+        buf += body;
+        if (body.size() > 1) buf += ',';
+        buf += "\"prev\":\"";
+        buf += prev;
+        buf += '"';
+        prev = chain_value(key, prev, std::string_view(buf).substr(start));
+        buf += ",\"chain\":\"";
+        buf += prev;
+        buf += "\"}";
+        if (spans) spans->emplace_back(start, buf.size() - start);
+        buf += '\n';
+    }
+    return buf;
+}
+
+}  // namespace
+
 Status AuditLog::append(Stream s, const std::vector<json::Object>& records, std::vector<std::string>* written) {
     if (records.empty()) return {};
     const LogOptions& o = impl_->opts;
@@ -355,27 +386,8 @@ Status AuditLog::append(Stream s, const std::vector<json::Object>& records, std:
         need_newline = false;
     }
 
-    std::string buf;
-    std::size_t total = 0;
-    for (const json::Object& r : records) total += r.open_text().size() + 160;
-    buf.reserve(total + 1);
-    if (need_newline) buf += '\n';
     std::vector<std::pair<std::size_t, std::size_t>> spans;  // each line in buf, for `written`
-    for (const json::Object& r : records) {
-        std::size_t start = buf.size();
-        std::string_view body = r.open_text();
-        buf += body;
-        if (body.size() > 1) buf += ',';
-        buf += "\"prev\":\"";
-        buf += prev;
-        buf += '"';
-        prev = chain_value(key, prev, std::string_view(buf).substr(start));
-        buf += ",\"chain\":\"";
-        buf += prev;
-        buf += "\"}";
-        if (written) spans.emplace_back(start, buf.size() - start);
-        buf += '\n';
-    }
+    const std::string buf = chained_lines(records, key, prev, need_newline, written ? &spans : nullptr);
 
     // One write() of the whole buffer on an O_APPEND fd. If it fails part-way (ENOSPC), cut the file
     // back to where it was, so either every line lands or none does; we hold the lock, so `size` is
