@@ -34,7 +34,52 @@ std::string header_field(std::string_view v, std::size_t max) {
 
 }  // namespace
 
-SyslogExport::SyslogExport(const std::string& socket_path) : path_(socket_path) {
+bool SyslogExport::is_journal_socket(std::string_view p) {
+    constexpr std::string_view tail = "/journal/socket";
+    return p.size() >= tail.size() && p.substr(p.size() - tail.size()) == tail;
+}
+
+namespace {
+
+// One field of journald's native protocol: KEY=value, or (a value holding a newline) KEY, a newline,
+// the value's length as 64-bit little-endian, the value, a newline.
+void journal_field(std::string& out, std::string_view key, std::string_view value) {
+    out += key;
+    if (value.find('\n') == std::string_view::npos) {
+        out += '=';
+        out += value;
+    } else {
+        out += '\n';
+        std::uint64_t n = value.size();
+        for (int i = 0; i < 8; ++i) out += char((n >> (8 * i)) & 0xff);
+        out += value;
+    }
+    out += '\n';
+}
+
+// A journal field name: upper case letters, digits and '_', not starting with '_' (those are journald's).
+std::string journal_key(std::string_view param) {
+    std::string k = "HIVE_";
+    for (char c : param) k += (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) ? c : '_';
+    return k.substr(0, 64);
+}
+
+}  // namespace
+
+std::string SyslogExport::format_journal(const Message& m) {
+    std::string s;
+    s.reserve(m.record.size() + 256);
+    journal_field(s, "MESSAGE", m.record);
+    journal_field(s, "PRIORITY", std::to_string(m.severity < 0 ? 0 : m.severity > 7 ? 7 : m.severity));
+    journal_field(s, "SYSLOG_FACILITY", std::to_string(kFacilityLogAudit));
+    journal_field(s, "SYSLOG_IDENTIFIER", "hive-py");
+    journal_field(s, "HIVE_MSGID", m.msgid);
+    journal_field(s, "HIVE_TIMESTAMP", m.timestamp);
+    for (const auto& [k, v] : m.params) journal_field(s, journal_key(k), v);
+    return s;
+}
+
+SyslogExport::SyslogExport(const std::string& socket_path) : path_(socket_path), journal_(is_journal_socket(socket_path)) {
     char host[256] = {0};
     if (::gethostname(host, sizeof host - 1) == 0) hostname_ = host;
     sockaddr_un addr{};
@@ -99,7 +144,7 @@ std::string SyslogExport::format(const Message& m, std::string_view hostname, lo
 
 bool SyslogExport::send(const Message& m) {
     if (!fd_.valid()) return false;
-    const std::string text = format(m, hostname_, long(::getpid()));
+    const std::string text = journal_ ? format_journal(m) : format(m, hostname_, long(::getpid()));
     for (int attempt = 0;; ++attempt) {
         ssize_t n = ::send(fd_.get(), text.data(), text.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
         if (n == ssize_t(text.size())) {

@@ -6,6 +6,11 @@
 //
 //   <PRI>1 2026-12-04T18:30:00.123456Z HOST hive-py PID run [hive@32473 run_id="..." stream="..." chain="..."] {...}
 //
+// A socket named .../journal/socket (systemd-journald's, /run/systemd/journal/socket) gets journald's
+// native protocol instead: one datagram of KEY=value lines (MESSAGE the record, PRIORITY,
+// SYSLOG_FACILITY, SYSLOG_IDENTIFIER=hive-py, HIVE_MSGID and one HIVE_<PARAM> per structured-data
+// parameter, e.g. HIVE_RUN_ID, HIVE_CHAIN), a value holding a newline in the protocol's binary form.
+//
 // Facility 13 ("log audit"). The SD-ID's enterprise number is RFC 5612's documentation number 32473
 // (hive-py has none of its own). Sending never blocks the run for long: a full receiver queue gets
 // 50 ms, then the message counts as lost, and every failure is kept for the run's record and stderr.
@@ -42,10 +47,15 @@ public:
 
     // RFC 5424 text of one message (exposed for tests).
     static std::string format(const Message& m, std::string_view hostname, long pid);
+    // journald's native datagram for one message (exposed for tests).
+    static std::string format_journal(const Message& m);
+    // Whether `socket_path` is journald's native socket (a path ending in /journal/socket).
+    static bool is_journal_socket(std::string_view socket_path);
 
 private:
     void fail(const std::string& why);
     std::string path_, hostname_;
+    bool journal_ = false;
     UniqueFd fd_;
     std::size_t sent_ = 0;
     std::vector<std::pair<std::string, std::size_t>> failures_;

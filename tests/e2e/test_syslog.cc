@@ -2,13 +2,17 @@
 // here, on its own socket, writing to a file the test reads) as RFC 5424 structured syslog, and a
 // missing socket costs a warning and a security event, never the run.
 #include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -187,4 +191,47 @@ TEST_CASE("syslog: an alert goes out with the alert severity", "[syslog]") {
     CHECK(got[0].rfind("105|hive-py|alert|", 0) == 0);  // facility 13 * 8 + alert (1)
     CHECK(got[0].find("kind=\"alert\"") != std::string::npos);
     CHECK(got[1].rfind("108|hive-py|run|", 0) == 0);    // a run with an alert: warning
+}
+
+TEST_CASE("journald: a socket named .../journal/socket gets journald's native protocol", "[syslog][journald]") {
+    // No journald runs here: the test is the receiver, on a socket of its own named as journald's is, and
+    // reads the datagrams as journald would parse them (KEY=value lines; binary form for a newline).
+    TempDir dir{"/var/tmp/hive-journal-XXXXXX"};
+    REQUIRE(mkdir((dir.path + "/journal").c_str(), 0755) == 0);
+    const std::string sock = dir.path + "/journal/socket";
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", sock.c_str());
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    LogDir logs;
+    PolicyDir pd;
+    auto pol = pd.file("p.yml", "security:\n  monitoring:\n    syslog_socket: " + sock + "\n");
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c", "print('ran')"});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    std::vector<std::map<std::string, std::string>> msgs;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n <= 0) break;
+        std::map<std::string, std::string> fields;
+        for (const auto& line : lines(std::string(buf, std::size_t(n)))) {
+            auto eq = line.find('=');
+            if (eq != std::string::npos) fields[line.substr(0, eq)] = line.substr(eq + 1);
+        }
+        msgs.push_back(fields);
+    }
+    close(fd);
+    REQUIRE(!msgs.empty());
+    const auto& run = msgs.back();  // the run record comes last
+    CHECK(run.at("SYSLOG_IDENTIFIER") == "hive-py");
+    CHECK(run.at("SYSLOG_FACILITY") == "13");
+    CHECK(run.at("HIVE_MSGID") == "run");
+    const std::string local = lines(logs.runs()).at(0);
+    CHECK(run.at("MESSAGE") == local);  // the record as written, its chain value included
+    CHECK(local.find("\"chain\":\"" + run.at("HIVE_CHAIN") + "\"") != std::string::npos);
+    CHECK(local.find("\"run_id\":\"" + run.at("HIVE_RUN_ID") + "\"") != std::string::npos);
+    CHECK(run.count("PRIORITY") == 1);
 }

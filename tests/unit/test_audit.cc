@@ -944,3 +944,19 @@ TEST_CASE("syslog export: RFC 5424 text, with the structured data's values escap
     REQUIRE(gone.failures().size() == 1);
     CHECK(gone.failures()[0].find("connect(/nonexistent-hive-dir/log.sock): ENOENT") == 0);
 }
+
+TEST_CASE("journald: the native datagram has one KEY=value line a field, a newline in a value in binary form") {
+    SyslogExport::Message m;
+    m.severity = 4;
+    m.msgid = "security";
+    m.timestamp = "2026-12-04T18:30:00.123456Z";
+    m.params = {{"run_id", "abc"}, {"script", "two\nlines"}};
+    m.record = "{\"k\":1}";
+    const std::string d = SyslogExport::format_journal(m);
+    CHECK(d.rfind("MESSAGE={\"k\":1}\nPRIORITY=4\nSYSLOG_FACILITY=13\nSYSLOG_IDENTIFIER=hive-py\nHIVE_MSGID=security\n", 0) == 0);
+    CHECK(d.find("HIVE_RUN_ID=abc\n") != std::string::npos);
+    const std::string bin = std::string("HIVE_SCRIPT\n") + std::string("\x09\0\0\0\0\0\0\0", 8) + "two\nlines\n";
+    CHECK(d.find(bin) != std::string::npos);
+    CHECK(SyslogExport::is_journal_socket("/run/systemd/journal/socket"));
+    CHECK_FALSE(SyslogExport::is_journal_socket("/dev/log"));
+}
