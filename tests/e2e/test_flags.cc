@@ -55,7 +55,7 @@ Outcome expect_parity(const std::vector<std::string>& args, const RunOptions& op
 
 }  // namespace
 
-TEST_CASE("-O and -OO: asserts and __debug__ gone, then docstrings too", "[flags][parity]") {
+TEST_CASE("optimisation: -O and -OO: asserts and __debug__ gone, then docstrings too", "[flags][parity]") {
     TempDir t;
     t.file("opt.py", "import sys\ndef f():\n    'doc'\nassert False, 'kept'\n"
                      "print(__debug__, sys.flags.optimize, f.__doc__)\n");
@@ -68,7 +68,7 @@ TEST_CASE("-O and -OO: asserts and __debug__ gone, then docstrings too", "[flags
     CHECK(contains(plain.err, "AssertionError: kept"));
 }
 
-TEST_CASE("-u -B -q -b -bb -d and the no-ops -E -s -I -P: sys.flags and the streams as python3 sets them", "[flags][parity]") {
+TEST_CASE("flags -u -B -q -b -bb -d and the no-ops -E -s -I -P: sys.flags and the streams as python3 sets them", "[flags][parity]") {
     TempDir t;
     // sys.dont_write_bytecode is True under hive-py with or without -B (README): shown with -B only.
     expect_parity({"-B", "-c", "import sys; print(sys.dont_write_bytecode, sys.flags.dont_write_bytecode)"},
@@ -85,7 +85,7 @@ TEST_CASE("-u -B -q -b -bb -d and the no-ops -E -s -I -P: sys.flags and the stre
     CHECK(hv({"-u", "-c", show}, in_dir(t.path)).out == "True False 0 0 0 1 1 1\n");
 }
 
-TEST_CASE("-W and -X: warnings filters, dev mode, tracemalloc, faulthandler", "[flags][parity]") {
+TEST_CASE("warnings and options: -W and -X: warnings filters, dev mode, tracemalloc, faulthandler", "[flags][parity]") {
     TempDir t;
     t.file("warn.py", "import warnings, sys\nwarnings.warn('careful', UserWarning)\nprint('after', sys.warnoptions)\n");
     Outcome e = expect_parity({"-W", "error", "warn.py"}, in_dir(t.path));
@@ -113,7 +113,7 @@ TEST_CASE("attached and combined forms: -cCODE, -mMOD, -uBc CODE, --check-hash-b
     expect_parity({"--check-hash-based-pycs", "never", "-c", "print('ok')"}, in_dir(t.path));
 }
 
-TEST_CASE("-x skips the first line, line numbers kept", "[flags][parity]") {
+TEST_CASE("flag -x skips the first line, line numbers kept", "[flags][parity]") {
     TempDir t;
     t.file("dos.py", "not python at all\nimport sys\nraise ValueError(sys.argv)\n");
     Outcome h = expect_parity({"-x", "dos.py", "a"}, in_dir(t.path));
