@@ -257,7 +257,8 @@ extern "C" PyObject* hive_init_guard_module() { return PyModule_Create(&guard_mo
 // sys.argv[0] (set by the caller), co_filename and so tracebacks, the coding declaration (the tokenizer
 // decodes a byte string by its BOM and cookie as it decodes a file), SystemExit, and death by SIGINT after
 // an unhandled KeyboardInterrupt. Not kept: sys.path_importer_cache holds no entry for the script (python3
-// asks the path hooks whether the file is a zip or a directory to run; check_script refuses both), and
+// asks the path hooks whether the file is a zip or a directory to run; check_script found it is neither,
+// and those two run by Py_RunMain), and
 // no `open` audit event of the script is raised (it is not opened).
 
 // pythonrun.c flush_io(): sys.stderr and sys.stdout flushed, the pending exception kept.
@@ -526,7 +527,8 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     }
     argv.insert(argv.end(), spec.args.begin(), spec.args.end());
     // sys.orig_argv: the command line the interpreter was started with, as python3 keeps its own
-    // (['python3', '-I', 's.py', ...]); here hive-py's (['hive-py', '--policy', 'p.yml', 's.py', ...]).
+    // (['python3', '-I', 's.py', ...]); here hive-py's name, python3's flags and the script's part, as
+    // parse_options collected them (['hive-py', '-u', 's.py', ...], without --policy and the like).
     for (const auto& a : spec.orig_argv)
         check(PyWideStringList_Append(&config.orig_argv, widen(a).c_str()), report_fd, "orig_argv");
     std::vector<const char*> cargv;

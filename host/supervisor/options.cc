@@ -6,7 +6,7 @@
 namespace hive {
 
 const char* usage_text() {
-    return R"(usage: hive-py [option] ... (script.py | -c CODE | -m MODULE | -) [arg] ...
+    return R"(usage: hive-py [option] ... (script.py | dir | app.zip | -c CODE | -m MODULE | -) [arg] ...
        hive-py --check-policy FILE | --doctor | audit (verify|show) [LOG_DIR] ...
 
 Runs a Python governance script the way `python3 -I` would, inside a sandbox set by a security policy
@@ -25,7 +25,23 @@ Options (before the script; everything after it goes to the script):
   -m MODULE            run a stdlib module as a script
   -                    read the program from stdin (also with nothing named and stdin not a terminal)
   -V, --version        print the version
-  -h, --help           print this help
+  -h, -?, --help       print this help
+
+python3's flags, with python3's meaning, in any order with the options above (combined as -uB, attached
+as -cCODE, -mMOD, -Wdefault, -Xdev); a directory or zip file with __main__.py runs as under python3:
+  -b, -bb              warn (error) about str(bytes) and bytes/str comparisons
+  -d                   parser debugging (debug builds only)
+  -O, -OO              remove asserts and __debug__ code; -OO also docstrings
+  -q                   quiet (sys.flags.quiet)
+  -u                   unbuffered stdout and stderr
+  -v                   trace imports (-vv: more)
+  -x                   skip the script's first line
+  -W ARG               warning control (action:message:category:module:lineno)
+  -X OPT               implementation option (dev, tracemalloc[=N], faulthandler, importtime,
+                       int_max_str_digits=N, ...)
+  --check-hash-based-pycs always|default|never
+  -B -E -I -P -s -S    accepted; always so in hive-py (isolated, no site, no bytecode written)
+  -i                   refused: hive-py has no interactive prompt
 
 Exit codes:
   N      the script's own exit code (sys.exit(N); 1 for an uncaught exception)
