@@ -180,3 +180,26 @@ TEST_CASE("flags that cannot apply and unknown ones: exit 2, one line naming the
         CHECK(contains(h.err, c.line));
     }
 }
+
+TEST_CASE("a directory's run is hashed by its __main__.py, a zip's by the zip file", "[flags][audit]") {
+    TempDir t;
+    std::filesystem::create_directories(t.path + "/app");
+    t.file("app/__main__.py", "print('main')\n");
+    REQUIRE(hivetest::run({"/usr/bin/python3.11", "-I", "-m", "zipapp", t.path + "/app", "-o", t.path + "/app.pyz"})
+                .exit_code == 0);
+    auto sha = [&](const std::string& file) {
+        return hivetest::run({"/usr/bin/python3.11", "-I", "-c",
+                              "import hashlib, sys; print(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())",
+                              file})
+            .out.substr(0, 64);
+    };
+    for (const auto& [script, hashed] : {std::pair<std::string, std::string>{"app", "app/__main__.py"},
+                                         {"app.pyz", "app.pyz"}}) {
+        LogDir logs;
+        Outcome h = hivetest::hive({"--log-dir", logs.path, script}, in_dir(t.path));
+        INFO(script << ": " << describe(h));
+        CHECK(h.exit_code == 0);
+        CHECK(h.out == "main\n");
+        CHECK(contains(logs.runs(), "\"script_hash\":\"" + sha(t.path + "/" + hashed) + "\""));
+    }
+}
