@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <pybind11/embed.h>
@@ -58,6 +59,24 @@ void add_siblings(const std::string& dir, hook::Config& cfg) {
         if (n.find('.') == std::string::npos) cfg.import_allow.insert(n);
     }
     closedir(d);
+}
+
+// Names a zipapp may import from itself: the top-level entries of the zip, as zipimport reads them.
+void add_zip_names(const std::string& zip, hook::Config& cfg) {
+    try {
+        py::object importer = py::module_::import("zipimport").attr("zipimporter")(zip);
+        for (py::handle key : importer.attr("_files")) {
+            std::string n = py::str(key);
+            n = n.substr(0, n.find('/'));
+            for (const char* ext : {".py", ".pyc"}) {
+                const std::size_t len = std::strlen(ext);
+                if (n.size() > len && n.compare(n.size() - len, len, ext) == 0) n.resize(n.size() - len);
+            }
+            if (!n.empty() && n.find('.') == std::string::npos) cfg.import_allow.insert(n);
+        }
+    } catch (const py::error_already_set&) {
+        PyErr_Clear();  // not readable as a zip: Py_RunMain says so, as python3 does
+    }
 }
 
 // Linker-defined bounds of the executable's initialised writable data (non-PIE and PIE alike).
@@ -238,7 +257,8 @@ extern "C" PyObject* hive_init_guard_module() { return PyModule_Create(&guard_mo
 // sys.argv[0] (set by the caller), co_filename and so tracebacks, the coding declaration (the tokenizer
 // decodes a byte string by its BOM and cookie as it decodes a file), SystemExit, and death by SIGINT after
 // an unhandled KeyboardInterrupt. Not kept: sys.path_importer_cache holds no entry for the script (python3
-// asks the path hooks whether the file is a zip or a directory to run; check_script refuses both), and
+// asks the path hooks whether the file is a zip or a directory to run; check_script found it is neither,
+// and those two run by Py_RunMain), and
 // no `open` audit event of the script is raised (it is not opened).
 
 // pythonrun.c flush_io(): sys.stderr and sys.stdout flushed, the pending exception kept.
@@ -371,7 +391,15 @@ int run_file_bytes(const ScriptSpec& spec) {
             PyErr_Print();
         } else {
             // PyErr_Print() ends the process through Py_Exit for a SystemExit, as under python3.
-            if (run_in_main(d, filename, spec.code) == 0) exitcode = 0;
+            // -x: the first line skipped, its newline kept, so that line numbers stay the file's
+            // (pymain_run_file_obj's getc/ungetc).
+            std::string skipped;
+            if (spec.flags.skip_first_line) {
+                const std::size_t nl = spec.code.find('\n');
+                if (nl != std::string::npos) skipped = spec.code.substr(nl);
+            }
+            const std::string& code = spec.flags.skip_first_line ? skipped : spec.code;
+            if (run_in_main(d, filename, code) == 0) exitcode = 0;
             else PyErr_Print();
             if (set_file_name) {
                 if (PyDict_DelItemString(d, "__file__") < 0) PyErr_Clear();
@@ -433,6 +461,32 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     config.install_signal_handlers = 1;
     config.pathconfig_warnings = 0;
     config.parse_argv = 0;
+    // python3's flags, into the fields its own command-line parser sets (Python/initconfig.c
+    // config_parse_cmdline); -X options are read from config.xoptions by PyConfig_Read as from argv.
+    const PyFlags& fl = spec.flags;
+    config.bytes_warning = fl.bytes_warning;
+    config.parser_debug = fl.parser_debug;
+    config.optimization_level = fl.optimization_level;
+    config.quiet = fl.quiet;
+    config.buffered_stdio = !fl.unbuffered;
+    config.verbose = fl.verbose;
+    config.skip_source_first_line = fl.skip_first_line;
+    if (!fl.check_hash_pycs.empty())
+        check(PyConfig_SetString(&config, &config.check_hash_pycs_mode, widen(fl.check_hash_pycs).c_str()), report_fd,
+              "check_hash_pycs_mode");
+    for (const auto& w : fl.warnoptions)
+        check(PyWideStringList_Append(&config.warnoptions, widen(w).c_str()), report_fd, "warnoptions");
+    for (const auto& x : fl.xoptions) {
+        check(PyWideStringList_Append(&config.xoptions, widen(x).c_str()), report_fd, "xoptions");
+        // The options PyConfig_Read takes from xoptions only for fields left unset (-1), which the
+        // isolated configuration sets. -X dev is read by the pre-configuration, which parses no argv
+        // here; its debug memory allocators are not taken: the audit hook, allocated before
+        // Py_PreInitialize, would be freed by them.
+        if (x == "dev") config.dev_mode = config.faulthandler = 1;
+        if (x == "faulthandler") config.faulthandler = 1;
+        if (x == "tracemalloc") config.tracemalloc = 1;
+        if (x.rfind("tracemalloc=", 0) == 0) config.tracemalloc = std::atoi(x.c_str() + 12);
+    }
     check(PyConfig_SetString(&config, &config.home, L"/usr"), report_fd, "PyConfig home");
     check(PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3.11"), report_fd, "PyConfig executable");
     // sys.path, sys.prefix and sys._stdlib_dir are left to the interpreter's own path calculation from
@@ -444,6 +498,14 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     std::vector<std::string> argv;
     switch (spec.mode) {
         case ScriptSpec::Mode::file:
+            if (spec.importer != ScriptSpec::Importer::none) {
+                // A directory or zip file: Py_RunMain runs it as python3 does (its path first on sys.path,
+                // its __main__ module run by runpy), reading the files by name.
+                argv.push_back(spec.target);
+                check(PyConfig_SetString(&config, &config.run_filename, widen(spec.target).c_str()), report_fd,
+                      "run_filename");
+                break;
+            }
             // No run_filename: Py_RunMain would open the file by its name again. run_file_bytes() runs
             // the bytes check_script read and hashed.
             argv.push_back(spec.target);
@@ -465,7 +527,8 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     }
     argv.insert(argv.end(), spec.args.begin(), spec.args.end());
     // sys.orig_argv: the command line the interpreter was started with, as python3 keeps its own
-    // (['python3', '-I', 's.py', ...]); here hive-py's (['hive-py', '--policy', 'p.yml', 's.py', ...]).
+    // (['python3', '-I', 's.py', ...]); here hive-py's name, python3's flags and the script's part, as
+    // parse_options collected them (['hive-py', '-u', 's.py', ...], without --policy and the like).
     for (const auto& a : spec.orig_argv)
         check(PyWideStringList_Append(&config.orig_argv, widen(a).c_str()), report_fd, "orig_argv");
     std::vector<const char*> cargv;
@@ -489,7 +552,13 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     hook::learn_types();
     {
         py::module_ sys = py::module_::import("sys");
-        if (spec.mode == ScriptSpec::Mode::file) {
+        if (spec.importer == ScriptSpec::Importer::directory) {
+            // The directory's own modules are importable (Py_RunMain puts it first on sys.path, as python3
+            // does); its parent directory is not put on sys.path.
+            add_siblings(spec.script_abs, hook_cfg);
+        } else if (spec.importer == ScriptSpec::Importer::zip) {
+            add_zip_names(spec.script_abs, hook_cfg);
+        } else if (spec.mode == ScriptSpec::Mode::file) {
             // Unlike `python3 -I`, the script's own directory is importable, so a governance script can
             // import its sibling modules (Landlock gives that directory read-only). It goes last, not
             // first: a sibling named like a stdlib module (json.py, csv.py) must not shadow the stdlib,
@@ -509,7 +578,8 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     // re-raises an unhandled KeyboardInterrupt as SIGINT, and finalises the interpreter.
     HIVE_MARK("s.runmain");
     g_populate_arenas = false;
-    int code = spec.mode == ScriptSpec::Mode::file ? run_file_bytes(spec) : Py_RunMain();
+    const bool from_bytes = spec.mode == ScriptSpec::Mode::file && spec.importer == ScriptSpec::Importer::none;
+    int code = from_bytes ? run_file_bytes(spec) : Py_RunMain();
     HIVE_MARK("s.ranmain");
     std::fflush(stdout);
     std::fflush(stderr);

@@ -6,7 +6,7 @@
 namespace hive {
 
 const char* usage_text() {
-    return R"(usage: hive-py [option] ... (script.py | -c CODE | -m MODULE | -) [arg] ...
+    return R"(usage: hive-py [option] ... (script.py | dir | app.zip | -c CODE | -m MODULE | -) [arg] ...
        hive-py --check-policy FILE | --doctor | audit (verify|show) [LOG_DIR] ...
 
 Runs a Python governance script the way `python3 -I` would, inside a sandbox set by a security policy
@@ -25,7 +25,23 @@ Options (before the script; everything after it goes to the script):
   -m MODULE            run a stdlib module as a script
   -                    read the program from stdin (also with nothing named and stdin not a terminal)
   -V, --version        print the version
-  -h, --help           print this help
+  -h, -?, --help       print this help
+
+python3's flags, with python3's meaning, in any order with the options above (combined as -uB, attached
+as -cCODE, -mMOD, -Wdefault, -Xdev); a directory or zip file with __main__.py runs as under python3:
+  -b, -bb              warn (error) about str(bytes) and bytes/str comparisons
+  -d                   parser debugging (debug builds only)
+  -O, -OO              remove asserts and __debug__ code; -OO also docstrings
+  -q                   quiet (sys.flags.quiet)
+  -u                   unbuffered stdout and stderr
+  -v                   trace imports (-vv: more)
+  -x                   skip the script's first line
+  -W ARG               warning control (action:message:category:module:lineno)
+  -X OPT               implementation option (dev, tracemalloc[=N], faulthandler, importtime,
+                       int_max_str_digits=N, ...)
+  --check-hash-based-pycs always|default|never
+  -B -E -I -P -s -S    accepted; always so in hive-py (isolated, no site, no bytecode written)
+  -i                   refused: hive-py has no interactive prompt
 
 Exit codes:
   N      the script's own exit code (sys.exit(N); 1 for an uncaught exception)
@@ -36,90 +52,147 @@ Exit codes:
 )";
 }
 
-bool json_requested(int argc, char** argv) {
-    if (argc >= 2 && std::strcmp(argv[1], "audit") == 0) return false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        if (a == "--json") return true;
-        if (a == "-c" || a == "-m" || a == "-" || a == "--" || a.empty() || a[0] != '-') return false;
-        if ((a == "--policy" || a == "--log-dir" || a == "--check-policy") && i + 1 < argc) ++i;
+namespace {
+
+// Parses argv into `o` up to the script; returns the first error. Options before an error are kept in
+// `o`, so that json_requested() knows whether --json came first.
+Status parse(int argc, char** argv, Options& o) {
+    if (argc >= 2 && std::strcmp(argv[1], "audit") == 0) {
+        o.audit = true;
+        for (int i = 2; i < argc; ++i) o.audit_args.emplace_back(argv[i]);
+        return {};
     }
-    return false;
+    std::vector<std::string>& orig = o.script.orig_argv;
+    if (argc >= 1) orig.emplace_back(argv[0]);
+    PyFlags& f = o.script.flags;
+    auto unknown = [](const std::string& a) {
+        return Error{"unknown option '" + a + "' (hive-py's options stand before the script; see --help)"};
+    };
+    int i = 1;
+    bool done = false;  // the script (or -c / -m / -) was named
+    for (; i < argc && !done; ++i) {
+        const std::string a = argv[i];
+        if (a.rfind("--", 0) == 0 && a.size() > 2) {
+            // Long options: hive-py's own, and python3's --check-hash-based-pycs.
+            const auto eq = a.find('=');
+            const std::string key = eq == std::string::npos ? a : a.substr(0, eq);
+            auto value = [&]() -> Result<std::string> {
+                if (eq != std::string::npos) return a.substr(eq + 1);
+                if (i + 1 >= argc) return Error{"option " + key + " needs a value"};
+                return std::string(argv[++i]);
+            };
+            if (key == "--policy" || key == "--log-dir" || key == "--check-policy") {
+                auto v = value();
+                if (!v) return v.error();
+                (key == "--policy" ? o.policy_path : key == "--log-dir" ? o.log_dir : o.check_policy) = *v;
+            } else if (key == "--check-hash-based-pycs") {
+                const int first = i;
+                auto v = value();
+                if (!v) return v.error();
+                if (*v != "always" && *v != "default" && *v != "never")
+                    return Error{"--check-hash-based-pycs must be one of 'default', 'always', or 'never'"};
+                f.check_hash_pycs = *v;
+                for (int k = first; k <= i; ++k) orig.emplace_back(argv[k]);
+            } else if (a == "--json") {
+                o.json = true;
+            } else if (a == "--doctor") {
+                o.doctor = true;
+            } else if (a == "--version") {
+                o.version = true;
+            } else if (a == "--help") {
+                o.help = true;
+            } else if (a == "--help-env" || a == "--help-xoptions" || a == "--help-all") {
+                return Error{"option " + a + " is python3's own help, not hive-py's: run /usr/bin/python3.11 " + a};
+            } else {
+                return unknown(a);
+            }
+            continue;
+        }
+        if (a == "--") {
+            orig.push_back(a);
+            if (i + 1 < argc) {
+                o.has_script = true;
+                o.script.target = argv[++i];
+                orig.push_back(o.script.target);
+            }
+            ++i;
+            break;
+        }
+        if (a == "-") {
+            o.has_script = true;
+            o.script.mode = ScriptSpec::Mode::stdin_;
+            o.script.target.assign(1, '-');  // (not = "-": GCC 12 warns falsely, -Wrestrict)
+            orig.push_back(a);
+            ++i;
+            break;
+        }
+        if (a.empty() || a[0] != '-') {
+            o.has_script = true;
+            o.script.mode = ScriptSpec::Mode::file;
+            o.script.target = a;
+            orig.push_back(a);
+            ++i;
+            break;
+        }
+        // Short options, combined as python3's getopt combines them (-uB, -OO, -cCODE, -Wdefault, -Xdev).
+        const int first = i;
+        for (std::size_t k = 1; k < a.size(); ++k) {
+            const char c = a[k];
+            if (c == 'c' || c == 'm' || c == 'W' || c == 'X') {
+                std::string v;
+                if (k + 1 < a.size()) v = a.substr(k + 1);
+                else if (i + 1 < argc) v = argv[++i];
+                else return Error{std::string("argument expected for the -") + c + " option"};
+                if (c == 'W') f.warnoptions.push_back(v);
+                else if (c == 'X') f.xoptions.push_back(v);
+                else {
+                    o.has_script = true;
+                    o.script.mode = c == 'c' ? ScriptSpec::Mode::command : ScriptSpec::Mode::module;
+                    o.script.target = v;
+                    done = true;
+                }
+                break;
+            }
+            switch (c) {
+                case 'b': ++f.bytes_warning; break;
+                case 'd': ++f.parser_debug; break;
+                case 'O': ++f.optimization_level; break;
+                case 'q': f.quiet = true; break;
+                case 'u': f.unbuffered = true; break;
+                case 'v': ++f.verbose; break;
+                case 'x': f.skip_first_line = true; break;
+                // Always so in hive-py: isolated (-I, with -E and -s), safe_path (-P), no site (-S), no
+                // bytecode written (-B).
+                case 'B': case 'E': case 'I': case 'P': case 's': case 'S': break;
+                case 'h': case '?': o.help = true; break;
+                case 'V': o.version = true; break;
+                case 'i':
+                    return Error{"option -i (inspect interactively after the script) cannot apply: hive-py has no "
+                                 "interactive prompt"};
+                default:
+                    return unknown(k == 1 && a.size() == 2 ? a : std::string("-") + c);
+            }
+        }
+        for (int k = first; k <= i; ++k) orig.emplace_back(argv[k]);
+    }
+    for (; i < argc; ++i) {
+        o.script.args.emplace_back(argv[i]);
+        orig.emplace_back(argv[i]);
+    }
+    return {};
+}
+
+}  // namespace
+
+bool json_requested(int argc, char** argv) {
+    Options o;
+    (void)parse(argc, argv, o);
+    return o.json;
 }
 
 Result<Options> parse_options(int argc, char** argv) {
     Options o;
-    auto need_value = [&](int& i, const char* opt) -> Result<std::string> {
-        if (i + 1 >= argc) return Error{std::string("option ") + opt + " needs a value"};
-        return std::string(argv[++i]);
-    };
-    if (argc >= 2 && std::strcmp(argv[1], "audit") == 0) {
-        o.audit = true;
-        for (int i = 2; i < argc; ++i) o.audit_args.emplace_back(argv[i]);
-        return o;
-    }
-    int i = 1;
-    for (; i < argc; ++i) {
-        std::string a = argv[i];
-        auto eq = a.find('=');
-        std::string key = a.rfind("--", 0) == 0 && eq != std::string::npos ? a.substr(0, eq) : a;
-        auto value = [&](const char* name) -> Result<std::string> {
-            if (key != a) return a.substr(eq + 1);
-            return need_value(i, name);
-        };
-        if (key == "--policy") {
-            auto v = value("--policy");
-            if (!v) return v.error();
-            o.policy_path = *v;
-        } else if (key == "--log-dir") {
-            auto v = value("--log-dir");
-            if (!v) return v.error();
-            o.log_dir = *v;
-        } else if (key == "--check-policy") {
-            auto v = value("--check-policy");
-            if (!v) return v.error();
-            o.check_policy = *v;
-        } else if (a == "--json") {
-            o.json = true;
-        } else if (a == "--doctor") {
-            o.doctor = true;
-        } else if (a == "-V" || a == "--version") {
-            o.version = true;
-        } else if (a == "-h" || a == "--help") {
-            o.help = true;
-        } else if (a == "-c" || a == "-m") {
-            auto v = need_value(i, a.c_str());
-            if (!v) return Error{std::string("argument expected for the ") + a + " option"};
-            o.has_script = true;
-            o.script.mode = a == "-c" ? ScriptSpec::Mode::command : ScriptSpec::Mode::module;
-            o.script.target = *v;
-            ++i;
-            break;
-        } else if (a == "-") {
-            o.has_script = true;
-            o.script.mode = ScriptSpec::Mode::stdin_;
-            o.script.target = "-";
-            ++i;
-            break;
-        } else if (a == "--") {
-            if (i + 1 < argc) {
-                o.has_script = true;
-                o.script.target = argv[++i];
-                ++i;
-            }
-            break;
-        } else if (!a.empty() && a[0] == '-') {
-            return Error{"unknown option '" + a + "' (hive-py's options stand before the script; see --help)"};
-        } else {
-            o.has_script = true;
-            o.script.mode = ScriptSpec::Mode::file;
-            o.script.target = a;
-            ++i;
-            break;
-        }
-    }
-    for (; i < argc; ++i) o.script.args.emplace_back(argv[i]);
-    o.script.orig_argv.assign(argv, argv + argc);
+    if (Status st = parse(argc, argv, o); !st) return st.error();
     return o;
 }
 

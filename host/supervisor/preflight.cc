@@ -28,6 +28,25 @@ std::string resolved(const std::string& p) {
     return ec ? p : r.string();
 }
 
+// Whether `data` ends in a zip file's end-of-central-directory record, as zipimport looks for it (in
+// the last 22 bytes, or within a 64 KiB comment before them), with a central directory that fits
+// before it: the test python3 makes (by zipimporter) to run a file as a zipapp.
+bool is_zip(const std::string& data) {
+    constexpr std::size_t kEnd = 22, kMaxComment = 65535;
+    if (data.size() < kEnd) return false;
+    const std::size_t lowest = data.size() > kEnd + kMaxComment ? data.size() - kEnd - kMaxComment : 0;
+    const auto u32 = [&](std::size_t at) {
+        const auto* b = reinterpret_cast<const unsigned char*>(data.data() + at);
+        return std::uint32_t(b[0]) | std::uint32_t(b[1]) << 8 | std::uint32_t(b[2]) << 16 | std::uint32_t(b[3]) << 24;
+    };
+    for (std::size_t at = data.size() - kEnd + 1; at-- > lowest;) {
+        if (std::memcmp(data.data() + at, "PK\x05\x06", 4) != 0) continue;
+        const std::uint64_t dir_size = u32(at + 12), dir_offset = u32(at + 16);
+        return dir_size + dir_offset <= at;
+    }
+    return false;
+}
+
 }  // namespace
 
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
@@ -43,7 +62,19 @@ Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
     }
     struct stat st {};
     if (fstat(fd.get(), &st) != 0) return errno_error("fstat", spec.target);
-    if (S_ISDIR(st.st_mode)) return Error{"'" + spec.target + "' is a directory, not a Python script"};
+    if (S_ISDIR(st.st_mode)) {
+        // A directory runs as python3 runs it: its __main__.py, which is what gets hashed.
+        UniqueFd main(::openat(fd.get(), "__main__.py", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+        if (!main.valid())
+            return Error{"can't find '__main__' module in '" + spec.target + "' (a directory runs its __main__.py): " +
+                         std::strerror(errno)};
+        fd = std::move(main);
+        if (fstat(fd.get(), &st) != 0) return errno_error("fstat", spec.target + "/__main__.py");
+        if (!S_ISREG(st.st_mode))
+            return Error{"'" + spec.target + "/__main__.py' is not a regular file: hive-py runs a __main__.py it can "
+                         "read once and hash"};
+        spec.importer = ScriptSpec::Importer::directory;
+    }
     if (!S_ISREG(st.st_mode))
         return Error{"'" + spec.target + "' is not a regular file (a fifo, device or socket): hive-py runs a script "
                      "file it can read once and hash"};
@@ -67,10 +98,15 @@ Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd) {
         got += std::size_t(n);
     }
     code.resize(got);
+    spec.script_abs = resolved(normalize_path(spec.target, cwd));
+    if (spec.importer == ScriptSpec::Importer::none && is_zip(code)) {
+        // A zip file (a zipapp) runs as python3 runs it, by zipimport: the zip file's bytes are hashed.
+        spec.importer = ScriptSpec::Importer::zip;
+        return sha256_hex(code);
+    }
     const std::size_t head = std::min<std::size_t>(got, 4096);
     if (std::memchr(code.data(), 0, head) || (got >= 4 && std::memcmp(code.data(), "\x7f" "ELF", 4) == 0))
         return Error{"'" + spec.target + "' is not a Python script (it holds binary data)"};
-    spec.script_abs = resolved(normalize_path(spec.target, cwd));
     spec.code = std::move(code);
     return sha256_hex(spec.code);
 }

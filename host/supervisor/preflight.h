@@ -21,7 +21,9 @@ constexpr std::size_t kMaxScriptBytes = std::size_t(16) << 20;
 
 // The script exists, is a readable regular file of at most kMaxScriptBytes and is not binary; reads it
 // once, from one fd, into spec.code (what the child runs) and fills spec.script_abs. Returns the
-// SHA-256 of what will run (those bytes, or the -c code; "" for -m and stdin).
+// SHA-256 of what will run (those bytes, or the -c code; "" for -m and stdin). A directory with a
+// __main__.py or a zip file (python3 runs both) sets spec.importer; the hash is then of the
+// __main__.py's bytes, or of the zip file's.
 Result<std::string> check_script(ScriptSpec& spec, const std::string& cwd);
 
 // home_from_user_db(uid): in audit/log_dir.h, with the default log directory it serves.

@@ -119,7 +119,8 @@ TEST_CASE("sys.orig_argv: the command line that started it, the script's part as
     TempDir t;
     t.file("orig.py", "import sys, json\nprint(json.dumps(sys.orig_argv[sys.orig_argv.index('orig.py'):]))\n");
     expect_parity({"orig.py", "a", "--policy", "x"}, in_dir(t.path));
-    // python3's starts with python3's own name and flags; hive-py's with its own and its options.
+    // python3's starts with python3's own name and flags; hive-py's with its own name and python3's flags
+    // it was given (its own options, like --log-dir here, left out: test_flags).
     Outcome h = hv({"-c", "import sys, os; print(os.path.basename(sys.orig_argv[0]), sys.orig_argv[-3::2])", "a"},
                    in_dir(t.path));
     CHECK(h.exit_code == 0);
