@@ -149,3 +149,26 @@ TEST_CASE("alerts: a hanging alert command is killed at the bound and recorded a
     CHECK(grep(r.err, "hive-py: warning: alert command for execution_time killed after ").size() == 1);
     CHECK(grep(logs.runs(), "\"exit_code\":0").size() == 1);
 }
+
+TEST_CASE("attack: a script cannot silence its own alerts by writing the alert state", "[alerts][attack]") {
+    Setup s;
+    const std::string pol = s.policy("p.yml", "");
+    // A forged entry (notified just now) would hold a script's alert back for the window: the file lies in the log
+    // directory, which no policy may make writable, so Landlock refuses the open.
+    const std::string code = "import hashlib, time\n"
+                             "key = hashlib.sha256(b'x' + b'\\0' + b'execution_time').hexdigest()\n"
+                             "line = 'hive-py alerts.state 1\\n%s %d 0 forged execution_time\\n' % (key, time.time() * 1000)\n"
+                             "for p in ['" + s.logs.path + "/alerts.state', '" + s.logs.path + "/x.tmp']:\n"
+                             "    try:\n"
+                             "        open(p, 'w').write(line)\n"
+                             "        print('WROTE', p)\n"
+                             "    except PermissionError as e:\n"
+                             "        print('refused', e.errno)\n";
+    auto r = hive({"--policy", pol, "--log-dir", s.logs.path, "-c", code});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "refused 13\nrefused 13\n");
+    CHECK_FALSE(exists(s.logs.path + "/x.tmp"));
+    auto sent = lines(s.got());
+    REQUIRE(sent.size() == 1);  // its alert went out
+}
