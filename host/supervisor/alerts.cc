@@ -58,7 +58,9 @@ bool Alerter::raise(const std::string& name, const std::string& message, double 
     if (!raised_.insert(name).second) return false;
     raised_list_.push_back(name + ": " + message);
     const std::int64_t now_ms = unix_now_ms();
-    const AlertDecision d = store_.decide(script_, name, run_id_, now_ms);
+    // Only the alert command's notifications are filtered: without one there is nothing to hold back.
+    const bool has_command = command_ && !command_->view().empty();
+    const AlertDecision d = has_command ? store_.decide(script_, name, run_id_, now_ms) : AlertDecision{};
     for (const std::string& p : d.problems) sink_("medium", "alert_state", p, json::Object().add("alert", name).str());
 
     json::Object o;
@@ -81,7 +83,7 @@ bool Alerter::raise(const std::string& name, const std::string& message, double 
     sink_("medium", "alert", said, body);
     // The run's own stderr line stays, suppressed or not: the caller of this run has not seen the others.
     if (to_stderr) stderr_lines_.push_back(name + ": " + message + (d.notify ? "" : " (notification suppressed)"));
-    if (!d.notify || !command_ || command_->view().empty()) return true;
+    if (!d.notify || !has_command) return true;
 
     auto not_run = [&](const Error& e) {
         sink_("high", "alert_command", "alert " + name + ": the alert command was not run: " + e.message, body);

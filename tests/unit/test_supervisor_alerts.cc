@@ -201,8 +201,10 @@ TEST_CASE("alerter: a corrupt state file is a security event, and the alert stil
     LogDir d;
     { std::ofstream(d.path + "/alerts.state") << "\x01\x02garbage"; }
     std::vector<Sunk> ev;
-    Alerter a("run1", "/s.py", nullptr, sink_into(ev), AlertStore(d.path, 60));
+    Alerter a("run1", "/s.py", command("cat > " + d.path + "/got"), sink_into(ev), AlertStore(d.path, 60));
     a.raise("cpu_usage", "CPU", 90.0, 80.0);
+    a.finish(5.0);
+    CHECK(read_file(d.path + "/got").find("\"alert\":\"cpu_usage\"") != std::string::npos);
     REQUIRE(ev.size() == 2);
     CHECK(ev[0].kind == "alert_state");
     CHECK(ev[0].message.find("is unreadable") != std::string::npos);
@@ -245,4 +247,17 @@ TEST_CASE("alerter: a hanging alert command is killed with its process group at 
         if (!gone) usleep(10000);
     }
     CHECK(gone);
+}
+
+TEST_CASE("alerter: without an alert command nothing is held back and no state is kept", "[alerts]") {
+    LogDir d;
+    std::vector<Sunk> ev;
+    for (int i = 0; i < 2; ++i) {
+        Alerter a("run" + std::to_string(i), "/s.py", nullptr, sink_into(ev), AlertStore(d.path, 60));
+        a.raise("cpu_usage", "CPU", 90.0, 80.0);
+        CHECK(a.for_stderr().at(0) == "cpu_usage: CPU");
+    }
+    REQUIRE(ev.size() == 2);
+    CHECK(ev[1].json.find("\"suppressed\"") == std::string::npos);
+    CHECK_FALSE(exists(d.path + "/alerts.state"));
 }
