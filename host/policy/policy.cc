@@ -136,7 +136,7 @@ Status read_int(const Parser& P, const Entry& e, const std::string& path, std::i
     auto r = std::from_chars(b, s.data() + s.size(), n);
     std::string range = "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
     if (r.ec != std::errc()) return P.fail(value_mark(e), path, range + ", got " + s);
-    if (n <= 0) return P.fail(value_mark(e), path, "must be positive, got " + s);
+    if (n <= 0 && lo > 0) return P.fail(value_mark(e), path, "must be positive, got " + s);
     if (n < lo) {
         std::string msg = "must be at least " + std::to_string(lo);
         if (!lo_reason.empty()) msg += " (" + std::string(lo_reason) + ")";

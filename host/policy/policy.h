@@ -70,6 +70,7 @@ struct Policy {
             double execution_time;  // seconds
         } alert_thresholds;
         std::string alert_command;   // run by the parent with the alert JSON on stdin ("" = none)
+        std::int64_t alert_window_seconds;  // one notification per script and alert in this window (0 = every one)
         int sample_interval_ms;      // resource_usage.log sampling period
         std::int64_t log_max_bytes;  // rotate a log file past this size
         std::string hmac_key_file;   // absolute; "" = plain SHA-256 chain

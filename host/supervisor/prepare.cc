@@ -92,7 +92,8 @@ Phase prepare(const Options& opts, RunSetup& run) {
     RunLog* log = &*run.log;
     run.alerter.emplace(log->run_id(), run.script_name, run.alert_command,
                         [log](const std::string& sev, const std::string& kind, const std::string& msg,
-                              const std::string& js) { log->security(sev, kind, msg, "alert", js); });
+                              const std::string& js) { log->security(sev, kind, msg, "alert", js); },
+                        AlertStore(run.log_dir, run.policy.monitoring.alert_window_seconds));
     return std::nullopt;
 }
 
