@@ -260,7 +260,9 @@ Status read_map(const Parser& P, const YAML::Node& node, const YAML::Mark& mark,
     if (!node.IsDefined() || node.IsNull()) return {};
     if (!node.IsMap()) return P.fail(mark, path, "expected a map, got " + describe(node));
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& k = it->first;
+        // A copy (a Node is a handle): `it->first` lives in a proxy that dies with the expression, and a
+        // reference to it read a dead stack slot (ASan: stack-use-after-scope, found by fuzz_policy).
+        const YAML::Node k = it->first;
         std::string kpath = path.empty() ? std::string() : path + ".";
         if (!k.IsScalar()) return P.fail(k.Mark(), path.empty() ? "(root)" : path, "keys must be plain names");
         const std::string& name = k.Scalar();
