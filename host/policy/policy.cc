@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "common/sha256.h"
 #include "policy/policy.h"
 #include "policy/schema.h"
@@ -194,6 +195,9 @@ Status read_string_node(const Parser& P, const YAML::Node& v, const YAML::Mark& 
         if (parse_decimal(s)) return P.fail(m, path, "expected a string, got the number '" + s + "' (quote it)");
     }
     if (s.find('\0') != std::string::npos) return P.fail(m, path, "contains a NUL character");
+    // A YAML stream is Unicode text, and the records (JSON) and --check-policy's YAML could not show the
+    // bytes as they are: yaml-cpp passed them through, the effective policy named another path (fuzz_policy).
+    if (!json::is_utf8(s)) return P.fail(m, path, "is not valid UTF-8 (a policy file is UTF-8 text)");
     out = s;
     return {};
 }
