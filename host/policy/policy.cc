@@ -2,6 +2,8 @@
 // schema's table (schema.h), every value is type-checked strictly by its type there (no "5s", no 1.5 for
 // an integer, no "yes" for a boolean) and the first problem is returned as
 // `FILE:LINE:COL: security.key.path: what is wrong`. Nothing here throws out.
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -10,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +26,20 @@
 namespace hive {
 
 namespace {
+
+// Counts the documents of a YAML stream and where each starts, from the parser's events alone.
+struct DocumentCounter : YAML::EventHandler {
+    std::vector<YAML::Mark> starts;
+    void OnDocumentStart(const YAML::Mark& m) override { starts.push_back(m); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
 
 // One key of a map with its value, as written in the file.
 struct Entry {
@@ -452,12 +469,31 @@ Result<Policy> parse_policy(const std::string& yaml_text, const std::string& sou
     Parser P{source_name, normalize_path(".", base_dir)};
     const std::string expect_root = "expected a map with the single key 'security'";
     try {
-        std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
-        if (docs.empty() || (docs.size() == 1 && docs[0].IsNull()))
-            return Error{source_name + ": the policy is empty: " + expect_root};
-        if (docs.size() > 1)
-            return P.fail(docs[1].Mark(), "(root)", "more than one YAML document: a policy is a single document");
-        const YAML::Node& root = docs[0];
+        // Not YAML::LoadAll: it loops forever on a stray ',' at the top level (", x": yaml-cpp 0.7.0 reports
+        // a null document without consuming the token, again and again, and the vector of documents grows
+        // until memory runs out; jbeder/yaml-cpp#1040, found by fuzz_policy). The documents are counted
+        // first (events only, two at most); a document that starts where the previous one started is that
+        // loop. Then the first one is loaded.
+        DocumentCounter counter;
+        {
+            std::istringstream in(yaml_text);
+            YAML::Parser parser(in);
+            while (counter.starts.size() < 2 && parser.HandleNextDocument(counter)) {
+            }
+        }
+        const auto& starts = counter.starts;
+        auto at_comma = [&](const YAML::Mark& m) {
+            return m.pos >= 0 && std::size_t(m.pos) < yaml_text.size() && yaml_text[std::size_t(m.pos)] == ',';
+        };
+        if (starts.size() == 2 && (starts[1].pos == starts[0].pos || at_comma(starts[1]))) {
+            const YAML::Mark& m = starts[1];
+            return Error{source_name + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                         ": YAML syntax error: unexpected token (a ',' outside a flow collection?)"};
+        }
+        if (starts.size() > 1)
+            return P.fail(starts[1], "(root)", "more than one YAML document: a policy is a single document");
+        const YAML::Node root = YAML::Load(yaml_text);
+        if (starts.empty() || root.IsNull()) return Error{source_name + ": the policy is empty: " + expect_root};
         if (!root.IsMap()) return P.fail(root.Mark(), "(root)", expect_root + ", got " + describe(root));
         std::vector<Entry> top;
         HIVE_TRY(read_map(P, root, root.Mark(), "", {"security"}, top));

@@ -30,3 +30,17 @@ TEST_CASE("policy: a string that is not valid UTF-8 is refused, with its positio
     CHECK(hive::equivalent(*r, *again));
 }
 
+// fuzz_policy: a ',' at the top level (", x", or after a flow collection) made YAML::LoadAll loop for
+// ever, its vector of null documents growing by ~60 MB/s (yaml-cpp 0.7.0, jbeder/yaml-cpp#1040): a
+// policy file discovered upward from the working directory could hang hive-py and exhaust the memory.
+TEST_CASE("policy: a stray ',' is a syntax error, not an endless loop", "[policy][fuzz]") {
+    CHECK(error_of(", x") == "p.yml:1:1: YAML syntax error: unexpected token (a ',' outside a flow collection?)");
+    CHECK(error_of(",") == "p.yml:1:1: YAML syntax error: unexpected token (a ',' outside a flow collection?)");
+    CHECK(error_of("# c\n  , 'x\n") == "p.yml:2:3: YAML syntax error: unexpected token (a ',' outside a flow collection?)");
+    CHECK(error_of("[a]\n, x") == "p.yml:2:1: YAML syntax error: unexpected token (a ',' outside a flow collection?)");
+    // What was refused before still is, with the same words.
+    CHECK(error_of("security: {}\n---\nsecurity: {}\n").find("p.yml:2:1: (root): more than one YAML document") == 0);
+    CHECK(error_of("") == "p.yml: the policy is empty: expected a map with the single key 'security'");
+    CHECK(error_of("# only a comment\n") == "p.yml: the policy is empty: expected a map with the single key 'security'");
+    CHECK(error_of("security: [").find("p.yml:1:") == 0);
+}
