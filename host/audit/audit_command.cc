@@ -218,11 +218,23 @@ int cmd_verify(const std::vector<std::string>& args, std::ostream& out, std::ost
 
 // --- show ---------------------------------------------------------------------------------------
 
+// A value as JSON text. nlohmann's dump() recurses once per level of nesting, and a record nested
+// 100,000 deep (one line of brackets in an edited log) overflowed the stack: deeper values are elided.
+bool nested_within(const json& j, int levels) {
+    if (!j.is_structured()) return true;
+    if (levels == 0) return false;
+    for (const json& e : j)
+        if (!nested_within(e, levels - 1)) return false;
+    return true;
+}
+
+std::string dump_value(const json& j) { return nested_within(j, 32) ? j.dump() : "<nested too deep>"; }
+
 std::string str_field(const json& j, const char* key, const char* missing = "-") {
     auto it = j.find(key);
     if (it == j.end() || it->is_null()) return missing;
     if (it->is_string()) return it->get<std::string>();
-    return it->dump();
+    return dump_value(*it);
 }
 
 std::int64_t int_field(const json& j, const char* key) {
@@ -245,10 +257,10 @@ std::string args_text(const json& j) {
     if (it->is_array()) {
         for (const json& a : *it) {
             if (!s.empty()) s += ", ";
-            s += a.is_string() ? a.get<std::string>() : a.dump();
+            s += a.is_string() ? a.get<std::string>() : dump_value(a);
         }
     } else {
-        s = it->is_string() ? it->get<std::string>() : it->dump();
+        s = it->is_string() ? it->get<std::string>() : dump_value(*it);
     }
     if (s.size() > 160) s = s.substr(0, 157) + "...";
     return s;

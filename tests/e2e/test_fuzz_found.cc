@@ -44,3 +44,15 @@ TEST_CASE("--json: a script's output that is not UTF-8 still gives a JSON result
     for (int i = 0; i < 9; ++i) nine += "\\ufffd";
     CHECK(check.out == "'a" + nine + "z'\n");
 }
+
+// Found while writing fuzz_audit: `hive-py audit show` died of a stack overflow (exit 139) on a record
+// nested 200,000 deep.
+TEST_CASE("audit show: a deeply nested record does not crash the reader", "[fuzz][audit]") {
+    hivetest::TempDir dir;
+    const std::string deep = std::string(200000, '[') + std::string(200000, ']');
+    dir.file("execution_audit.log", "{\"run_id\":" + deep + ",\"timestamp\":\"2026-11-27T10:00:00Z\"}\n");
+    Outcome h = hivetest::hive({"audit", "show", dir.path});
+    INFO(describe(h).substr(0, 2000));
+    CHECK(h.exit_code == 0);
+    CHECK(h.out.find("run <nested too deep>") != std::string::npos);
+}
