@@ -102,9 +102,12 @@ Result<Options> parse_options(int argc, char** argv) {
             ++i;
             break;
         } else if (a == "--") {
-            if (i + 1 < argc) {
+            // As python3: the word after "--" names the script even when it starts with '-' ("-" is
+            // still stdin), and a "--" with nothing after it is not an argument of the script.
+            if (++i < argc) {
                 o.has_script = true;
-                o.script.target = argv[++i];
+                o.script.target = argv[i];
+                if (o.script.target == "-") o.script.mode = ScriptSpec::Mode::stdin_;
                 ++i;
             }
             break;

@@ -24,6 +24,26 @@ RunOptions in_dir(const std::string& cwd, std::string stdin_data = "") {
 
 }  // namespace
 
+// fuzz_options: `hive-py --` gave the script sys.argv ['', '--'] (python3 -I: ['']), and `hive-py -- -`
+// looked for a file named '-' where python3 reads the program from stdin.
+TEST_CASE("options: '--' ends hive-py's options as it ends python3's", "[fuzz][parity]") {
+    hivetest::TempDir t;
+    hivetest::LogDir logs;
+    const std::string prog = "import sys\nprint(sys.argv)\n";
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"--"}, {"--", "-"}, {"--", "-", "a", "--"}, {"--", "argv.py", "-c", "x"}}) {
+        t.file("argv.py", prog);
+        std::vector<std::string> h{"--log-dir", logs.path};
+        h.insert(h.end(), args.begin(), args.end());
+        Outcome hv = hivetest::hive(h, in_dir(t.path, prog));
+        Outcome py = hivetest::python(args, in_dir(t.path, prog));
+        INFO("hive-py: " << describe(hv) << "\npython3 -I: " << describe(py));
+        CHECK(hv.exit_code == py.exit_code);
+        CHECK(hv.out == py.out);
+        CHECK(hv.err == py.err);
+    }
+}
+
 // fuzz_json: bytes that are not UTF-8 but looked like it to the writer (lead bytes 0xf5-0xff, surrogates,
 // overlong forms) went into the JSON as they were: `--json`'s output was not JSON to a strict reader.
 TEST_CASE("--json: a script's output that is not UTF-8 still gives a JSON result", "[fuzz][json]") {
