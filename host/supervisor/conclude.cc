@@ -92,6 +92,9 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
     if (seen.undelivered_bytes) rec.add("output_undelivered_bytes", std::int64_t(seen.undelivered_bytes));
     if (!out.error.empty()) rec.add("error", out.error);
     rec.add("sandbox_kills", std::int64_t(out.sandbox_kills));  // the sandbox's processes seccomp killed
+#ifdef HIVE_SANITIZE  // -DHIVE_SANITIZE=ON only: say what the sanitizer build relaxes (README "Reliability")
+    rec.add("sanitizer_build", "ASan+UBSan build, not for production: RLIMIT_AS is memory_mb above ASan's reservation");
+#endif
     return rec.str();
 }
 
