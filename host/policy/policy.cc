@@ -27,17 +27,25 @@ namespace hive {
 
 namespace {
 
-// Counts the documents of a YAML stream and where each starts, from the parser's events alone.
+// Counts the documents of a YAML stream, from the parser's events alone: where each starts, and where
+// its root node is (the position an error about the document names, as YAML::Node::Mark() gives it).
 struct DocumentCounter : YAML::EventHandler {
-    std::vector<YAML::Mark> starts;
+    std::vector<YAML::Mark> starts, roots;
+    void node(const YAML::Mark& m) {
+        if (roots.size() < starts.size()) roots.push_back(m);
+    }
     void OnDocumentStart(const YAML::Mark& m) override { starts.push_back(m); }
     void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
     void OnSequenceEnd() override {}
-    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
     void OnMapEnd() override {}
 };
 
@@ -491,7 +499,8 @@ Result<Policy> parse_policy(const std::string& yaml_text, const std::string& sou
                          ": YAML syntax error: unexpected token (a ',' outside a flow collection?)"};
         }
         if (starts.size() > 1)
-            return P.fail(starts[1], "(root)", "more than one YAML document: a policy is a single document");
+            return P.fail(counter.roots.size() > 1 ? counter.roots[1] : starts[1], "(root)",
+                          "more than one YAML document: a policy is a single document");
         const YAML::Node root = YAML::Load(yaml_text);
         if (starts.empty() || root.IsNull()) return Error{source_name + ": the policy is empty: " + expect_root};
         if (!root.IsMap()) return P.fail(root.Mark(), "(root)", expect_root + ", got " + describe(root));

@@ -39,7 +39,7 @@ TEST_CASE("policy: a stray ',' is a syntax error, not an endless loop", "[policy
     CHECK(error_of("# c\n  , 'x\n") == "p.yml:2:3: YAML syntax error: unexpected token (a ',' outside a flow collection?)");
     CHECK(error_of("[a]\n, x") == "p.yml:2:1: YAML syntax error: unexpected token (a ',' outside a flow collection?)");
     // What was refused before still is, with the same words.
-    CHECK(error_of("security: {}\n---\nsecurity: {}\n").find("p.yml:2:1: (root): more than one YAML document") == 0);
+    CHECK(error_of("security: {}\n---\nsecurity: {}\n").find("p.yml:3:1: (root): more than one YAML document") == 0);
     CHECK(error_of("") == "p.yml: the policy is empty: expected a map with the single key 'security'");
     CHECK(error_of("# only a comment\n") == "p.yml: the policy is empty: expected a map with the single key 'security'");
     CHECK(error_of("security: [").find("p.yml:1:") == 0);
