@@ -46,7 +46,7 @@ TEST_CASE("options: '--' ends hive-py's options as it ends python3's", "[fuzz][p
 
 // fuzz_json: bytes that are not UTF-8 but looked like it to the writer (lead bytes 0xf5-0xff, surrogates,
 // overlong forms) went into the JSON as they were: `--json`'s output was not JSON to a strict reader.
-TEST_CASE("--json: a script's output that is not UTF-8 still gives a JSON result", "[fuzz][json]") {
+TEST_CASE("json result (--json): a script's output that is not UTF-8 still gives JSON", "[fuzz][json]") {
     hivetest::TempDir t;
     hivetest::LogDir logs;
     Outcome h = hivetest::hive({"--log-dir", logs.path, "--json", "-c",

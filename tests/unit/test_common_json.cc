@@ -22,7 +22,7 @@ const std::string kFffd = "\xef\xbf\xbd";
 TEST_CASE("json: valid UTF-8 is copied as it is, escapes as JSON has them", "[json]") {
     CHECK(read_back("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf") ==
           "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf");
-    CHECK(hive::json::quote(std::string("a\"b\\c\n\x01\x7f", 9)) == "\"a\\\"b\\\\c\\n\\u0001\\u007f\"");
+    CHECK(hive::json::quote(std::string("a\"b\\c\n\x01\x7f", 8)) == "\"a\\\"b\\\\c\\n\\u0001\\u007f\"");
     CHECK(read_back(std::string("nul\0byte", 8)) == std::string("nul\0byte", 8));
 }
 
