@@ -25,6 +25,12 @@ if [[ $mode == --sanitize ]]; then
     -DPython_EXECUTABLE=/usr/bin/python3.11 -DHIVE_SANITIZE=ON
   cmake --build "$BUILD_DIR" -- -j"${JOBS:-$(nproc)}"
 fi
+exclude=()
+if [[ $mode == --sanitize ]]; then
+  # Not run under ASan (README "Reliability"): the three attacks that scan the script's whole memory
+  # through ctypes for a secret; ASan's memmove checks report their deliberate reads of stack redzones.
+  exclude=(-E "in the script's memory")
+fi
 rc=0
-/usr/bin/ctest --test-dir "$BUILD_DIR" --output-on-failure -j"${CTEST_JOBS:-2}" </dev/null || rc=$?
+/usr/bin/ctest --test-dir "$BUILD_DIR" --output-on-failure -j"${CTEST_JOBS:-2}" "${exclude[@]}" </dev/null || rc=$?
 exit "$rc"
