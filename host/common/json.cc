@@ -5,6 +5,43 @@
 
 namespace hive::json {
 
+namespace {
+
+// The length of the valid UTF-8 sequence of 2-4 bytes at s[i] (a byte >= 0x80), or 0 when there is none.
+std::size_t sequence_length(std::string_view s, std::size_t i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const std::size_t len = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3 : (c >= 0xf0 && c <= 0xf4) ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return 0;
+    for (std::size_t k = 1; k < len; ++k) {
+        const unsigned char b = static_cast<unsigned char>(s[i + k]);
+        // The second byte's range depends on the lead byte (RFC 3629's table); the others are 80..bf.
+        unsigned char lo = 0x80, hi = 0xbf;
+        if (k == 1) {
+            if (c == 0xe0) lo = 0xa0;       // overlong below U+0800
+            else if (c == 0xed) hi = 0x9f;  // U+D800..U+DFFF, the surrogates
+            else if (c == 0xf0) lo = 0x90;  // overlong below U+10000
+            else if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+        }
+        if (b < lo || b > hi) return 0;
+    }
+    return len;
+}
+
+}  // namespace
+
+bool is_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+            continue;
+        }
+        const std::size_t len = sequence_length(s, i);
+        if (len == 0) return false;
+        i += len;
+    }
+    return true;
+}
+
 void append_string(std::string& out, std::string_view s) {
     out += '"';
     for (size_t i = 0; i < s.size(); ++i) {
@@ -27,12 +64,8 @@ void append_string(std::string& out, std::string_view s) {
             out += char(c);
             continue;
         }
-        // Validate one UTF-8 sequence; copy it whole or replace the lead byte.
-        size_t len = (c >= 0xf0 && c <= 0xf4) ? 4 : (c >= 0xe0) ? 3 : (c >= 0xc2 && c <= 0xdf) ? 2 : 0;
-        bool valid = len > 0 && i + len <= s.size();
-        for (size_t k = 1; valid && k < len; ++k)
-            valid = (static_cast<unsigned char>(s[i + k]) & 0xc0) == 0x80;
-        if (valid) {
+        // One UTF-8 sequence copied whole, or the lead byte replaced (the rest are read on their own).
+        if (const size_t len = sequence_length(s, i)) {
             out.append(s.substr(i, len));
             i += len - 1;
         } else {

@@ -9,7 +9,11 @@
 
 namespace hive::json {
 
-// Append `s` as a JSON string literal (quoted, escaped; invalid UTF-8 bytes become \ufffd).
+// True when `s` is valid UTF-8 (RFC 3629: no overlong form, no UTF-16 surrogate, nothing above
+// U+10FFFF): what append_string copies unchanged.
+bool is_utf8(std::string_view s);
+
+// Append `s` as a JSON string literal (quoted, escaped; invalid UTF-8 bytes become \ufffd, one each).
 void append_string(std::string& out, std::string_view s);
 std::string quote(std::string_view s);
 

@@ -2,6 +2,8 @@
 // schema's table (schema.h), every value is type-checked strictly by its type there (no "5s", no 1.5 for
 // an integer, no "yes" for a boolean) and the first problem is returned as
 // `FILE:LINE:COL: security.key.path: what is wrong`. Nothing here throws out.
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -10,11 +12,13 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "common/sha256.h"
 #include "policy/policy.h"
 #include "policy/schema.h"
@@ -22,6 +26,28 @@
 namespace hive {
 
 namespace {
+
+// Counts the documents of a YAML stream, from the parser's events alone: where each starts, and where
+// its root node is (the position an error about the document names, as YAML::Node::Mark() gives it).
+struct DocumentCounter : YAML::EventHandler {
+    std::vector<YAML::Mark> starts, roots;
+    void node(const YAML::Mark& m) {
+        if (roots.size() < starts.size()) roots.push_back(m);
+    }
+    void OnDocumentStart(const YAML::Mark& m) override { starts.push_back(m); }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m); }
+    void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string&) override { node(m); }
+    void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(m);
+    }
+    void OnMapEnd() override {}
+};
 
 // One key of a map with its value, as written in the file.
 struct Entry {
@@ -194,6 +220,9 @@ Status read_string_node(const Parser& P, const YAML::Node& v, const YAML::Mark& 
         if (parse_decimal(s)) return P.fail(m, path, "expected a string, got the number '" + s + "' (quote it)");
     }
     if (s.find('\0') != std::string::npos) return P.fail(m, path, "contains a NUL character");
+    // A YAML stream is Unicode text, and the records (JSON) and --check-policy's YAML could not show the
+    // bytes as they are: yaml-cpp passed them through, the effective policy named another path (fuzz_policy).
+    if (!json::is_utf8(s)) return P.fail(m, path, "is not valid UTF-8 (a policy file is UTF-8 text)");
     out = s;
     return {};
 }
@@ -260,7 +289,9 @@ Status read_map(const Parser& P, const YAML::Node& node, const YAML::Mark& mark,
     if (!node.IsDefined() || node.IsNull()) return {};
     if (!node.IsMap()) return P.fail(mark, path, "expected a map, got " + describe(node));
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& k = it->first;
+        // A copy (a Node is a handle): `it->first` lives in a proxy that dies with the expression, and a
+        // reference to it read a dead stack slot (ASan: stack-use-after-scope, found by fuzz_policy).
+        const YAML::Node k = it->first;
         std::string kpath = path.empty() ? std::string() : path + ".";
         if (!k.IsScalar()) return P.fail(k.Mark(), path.empty() ? "(root)" : path, "keys must be plain names");
         const std::string& name = k.Scalar();
@@ -446,12 +477,32 @@ Result<Policy> parse_policy(const std::string& yaml_text, const std::string& sou
     Parser P{source_name, normalize_path(".", base_dir)};
     const std::string expect_root = "expected a map with the single key 'security'";
     try {
-        std::vector<YAML::Node> docs = YAML::LoadAll(yaml_text);
-        if (docs.empty() || (docs.size() == 1 && docs[0].IsNull()))
-            return Error{source_name + ": the policy is empty: " + expect_root};
-        if (docs.size() > 1)
-            return P.fail(docs[1].Mark(), "(root)", "more than one YAML document: a policy is a single document");
-        const YAML::Node& root = docs[0];
+        // Not YAML::LoadAll: it loops forever on a stray ',' at the top level (", x": yaml-cpp 0.7.0 reports
+        // a null document without consuming the token, again and again, and the vector of documents grows
+        // until memory runs out; jbeder/yaml-cpp#1040, found by fuzz_policy). The documents are counted
+        // first (events only, two at most); a document that starts where the previous one started is that
+        // loop. Then the first one is loaded.
+        DocumentCounter counter;
+        {
+            std::istringstream in(yaml_text);
+            YAML::Parser parser(in);
+            while (counter.starts.size() < 2 && parser.HandleNextDocument(counter)) {
+            }
+        }
+        const auto& starts = counter.starts;
+        auto at_comma = [&](const YAML::Mark& m) {
+            return m.pos >= 0 && std::size_t(m.pos) < yaml_text.size() && yaml_text[std::size_t(m.pos)] == ',';
+        };
+        if (starts.size() == 2 && (starts[1].pos == starts[0].pos || at_comma(starts[1]))) {
+            const YAML::Mark& m = starts[1];
+            return Error{source_name + ":" + std::to_string(m.line + 1) + ":" + std::to_string(m.column + 1) +
+                         ": YAML syntax error: unexpected token (a ',' outside a flow collection?)"};
+        }
+        if (starts.size() > 1)
+            return P.fail(counter.roots.size() > 1 ? counter.roots[1] : starts[1], "(root)",
+                          "more than one YAML document: a policy is a single document");
+        const YAML::Node root = YAML::Load(yaml_text);
+        if (starts.empty() || root.IsNull()) return Error{source_name + ": the policy is empty: " + expect_root};
         if (!root.IsMap()) return P.fail(root.Mark(), "(root)", expect_root + ", got " + describe(root));
         std::vector<Entry> top;
         HIVE_TRY(read_map(P, root, root.Mark(), "", {"security"}, top));

@@ -92,6 +92,9 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
     if (seen.undelivered_bytes) rec.add("output_undelivered_bytes", std::int64_t(seen.undelivered_bytes));
     if (!out.error.empty()) rec.add("error", out.error);
     rec.add("sandbox_kills", std::int64_t(out.sandbox_kills));  // the sandbox's processes seccomp killed
+#ifdef HIVE_SANITIZE  // -DHIVE_SANITIZE=ON only: say what the sanitizer build relaxes (README "Reliability")
+    rec.add("sanitizer_build", "ASan+UBSan build, not for production: RLIMIT_AS is memory_mb above ASan's reservation");
+#endif
     return rec.str();
 }
 
@@ -181,7 +184,7 @@ void check_thresholds(RunSetup& run, double cpu_s, double mem_mb, double elapsed
         run.alerter->raise("memory_usage", m, mem_pct, th.memory_usage);
     }
     if (elapsed_s >= th.execution_time) {
-        std::snprintf(m, sizeof m, "execution time %.1f s reached the threshold of %g s", elapsed_s, th.execution_time);
+        std::snprintf(m, sizeof m, "execution time %.3f s reached the threshold of %g s", elapsed_s, th.execution_time);
         run.alerter->raise("execution_time", m, elapsed_s, th.execution_time);
     }
 }

@@ -64,6 +64,52 @@ std::string hosts_file(const Resolved& r) {
     return s;
 }
 
+int fdinfo_flags(std::string_view text) {
+    int flags = 0;
+    each_line(text, [&](std::string_view line) {
+        if (line.substr(0, 6) != "flags:") return;
+        line.remove_prefix(6);
+        while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
+        std::from_chars(line.data(), line.data() + line.size(), flags, 8);
+    });
+    return flags;
+}
+
+AddressVerdict check_address(const sockaddr_storage& ss, std::size_t len, const Resolved& r,
+                             const std::vector<int>& blocked_ports) {
+    AddressVerdict v;
+    auto refuse = [&](int err, std::string why) {
+        v.error = err;
+        v.reason = std::move(why);
+        return v;
+    };
+    char buf[INET6_ADDRSTRLEN] = {};
+    const int family = len >= sizeof(sa_family_t) ? ss.ss_family : AF_UNSPEC;
+    if (family == AF_INET && len >= sizeof(sockaddr_in)) {
+        auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+        inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+        v.port = ntohs(a->sin_port);
+    } else if (family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+        auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], buf, sizeof buf);
+        } else {
+            inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+        }
+        v.port = ntohs(a->sin6_port);
+    } else {
+        return refuse(EPERM, "address family " + std::to_string(family) + " is not TCP/IP");
+    }
+    v.address = buf;
+    auto it = r.domain_of.find(v.address);
+    if (it == r.domain_of.end()) return refuse(EPERM, "address is not one of security.network.allowed_domains");
+    v.domain = it->second;
+    if (std::find(blocked_ports.begin(), blocked_ports.end(), v.port) != blocked_ports.end())
+        return refuse(EPERM, "port is in security.network.blocked_ports");
+    v.allowed = true;
+    return v;
+}
+
 NetGuard::NetGuard(const Policy& policy, Resolved resolved) : policy_(policy), resolved_(std::move(resolved)) {}
 
 namespace {
@@ -81,14 +127,7 @@ void respond(int fd, std::uint64_t id, int error) {
 int remote_flags(pid_t pid, int fd) {
     std::string text;
     if (!read_kernel_file("/proc/" + std::to_string(pid) + "/fdinfo/" + std::to_string(fd), text)) return 0;
-    int flags = 0;
-    each_line(text, [&](std::string_view line) {
-        if (line.substr(0, 6) != "flags:") return;
-        line.remove_prefix(6);
-        while (!line.empty() && (line.front() == '\t' || line.front() == ' ')) line.remove_prefix(1);
-        std::from_chars(line.data(), line.data() + line.size(), flags, 8);
-    });
-    return flags;
+    return fdinfo_flags(text);
 }
 
 }  // namespace
@@ -121,31 +160,12 @@ void NetGuard::receive(std::vector<NetDecision>& out, std::chrono::steady_clock:
     // The notification may belong to a process that died and whose pid was reused: check after reading.
     if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) != 0) return;
 
-    char buf[INET6_ADDRSTRLEN] = {};
-    int family = ss.ss_family;
-    if (family == AF_INET && len >= sizeof(sockaddr_in)) {
-        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-        inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-        d.port = ntohs(a->sin_port);
-    } else if (family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
-            inet_ntop(AF_INET, &a->sin6_addr.s6_addr[12], buf, sizeof buf);
-        } else {
-            inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-        }
-        d.port = ntohs(a->sin6_port);
-    } else {
-        return deny(EPERM, "address family " + std::to_string(family) + " is not TCP/IP");
-    }
-    d.address = buf;
-    auto it = resolved_.domain_of.find(d.address);
-    if (it == resolved_.domain_of.end())
-        return deny(EPERM, "address is not one of security.network.allowed_domains");
-    d.domain = it->second;
-    const auto& blocked = policy_.network.blocked_ports;
-    if (std::find(blocked.begin(), blocked.end(), d.port) != blocked.end())
-        return deny(EPERM, "port is in security.network.blocked_ports");
+    const AddressVerdict v = check_address(ss, len, resolved_, policy_.network.blocked_ports);
+    d.address = v.address;
+    d.port = v.port;
+    d.domain = v.domain;
+    if (!v.allowed) return deny(v.error, v.reason);
+    const int family = ss.ss_family;
 
     // Connect our own socket, in the host's network namespace, to the copy of the address we checked.
     // Without waiting: the script's thread waits for our answer, the rest of the run does not (its output,

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -39,6 +41,23 @@ Resolved resolve_domains(const Policy& policy);
 
 // The hosts file the sandbox sees: exactly the allowed domains and their addresses.
 std::string hosts_file(const Resolved& r);
+
+// What the guard decides about one connect() address, from the `len` bytes it read out of the script's
+// memory into `ss` (len <= sizeof ss): no syscall, so it is tested and fuzzed on its own
+// (tests/fuzz/fuzz_netguard.cc). A v4-mapped IPv6 address is matched as the IPv4 address it maps.
+struct AddressVerdict {
+    bool allowed = false;
+    int error = 0;        // the script's errno when refused
+    std::string reason;   // why refused ("" when allowed)
+    std::string address;  // text form ("" when the family is not TCP/IP)
+    std::string domain;   // the allowed domain the address belongs to
+    int port = 0;
+};
+AddressVerdict check_address(const sockaddr_storage& ss, std::size_t len, const Resolved& r,
+                             const std::vector<int>& blocked_ports);
+
+// The file status flags in the text of /proc/<pid>/fdinfo/<fd> ("flags:\t02004002", octal); 0 if absent.
+int fdinfo_flags(std::string_view text);
 
 struct NetDecision {
     pid_t pid = 0;

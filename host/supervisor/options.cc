@@ -109,10 +109,13 @@ Status parse(int argc, char** argv, Options& o) {
             continue;
         }
         if (a == "--") {
+            // As python3: the word after "--" names the script even when it starts with '-' ("-" is
+            // still stdin), and a "--" with nothing after it is not an argument of the script.
             orig.push_back(a);
             if (i + 1 < argc) {
                 o.has_script = true;
                 o.script.target = argv[++i];
+                if (o.script.target == "-") o.script.mode = ScriptSpec::Mode::stdin_;
                 orig.push_back(o.script.target);
             }
             ++i;

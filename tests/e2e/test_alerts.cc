@@ -22,7 +22,7 @@ struct Setup {
     TempDir sink{"/var/tmp/hive-test-alerts-XXXXXX"};
     std::string got() const { return read_file(sink.path + "/alerts.jsonl"); }
     std::string policy(const std::string& name, const std::string& monitoring) const {
-        return pd.file(name, "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.01}\n"
+        return pd.file(name, "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.001}\n"
                              "    alert_command: \"cat >> " + sink.path + "/alerts.jsonl\"\n" + monitoring);
     }
 };
@@ -45,7 +45,7 @@ TEST_CASE("alerts: three runs of one script over one threshold within the window
 
     auto sent = lines(s.got());
     REQUIRE(sent.size() == 1);
-    for (const char* f : {"\"alert\":\"execution_time\"", "\"threshold\":0.01", "\"value\":", "\"script\":\"pass\"",
+    for (const char* f : {"\"alert\":\"execution_time\"", "\"threshold\":0.001", "\"value\":", "\"script\":\"pass\"",
                           "\"count\":1", "\"window_seconds\":300", "\"suppressed_since_last\":0", "\"timestamp\":\""})
         CHECK(sent[0].find(f) != std::string::npos);
 
@@ -98,7 +98,7 @@ TEST_CASE("alerts: another script or another threshold is not held back and wind
     REQUIRE(sent.size() == 2);
     CHECK(sent[1].find("\"script\":\"x = 1\"") != std::string::npos);
     // The same script over another threshold (1% of memory_mb: the interpreter alone is more).
-    const std::string mem = s.pd.file("mem.yml", "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.01, "
+    const std::string mem = s.pd.file("mem.yml", "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.001, "
                                                  "memory_usage: 1}\n    alert_command: \"cat >> " + s.sink.path +
                                                  "/alerts.jsonl\"\n");
     auto r = hive({"--policy", mem, "--log-dir", s.logs.path, "-c", "pass"});
@@ -118,7 +118,7 @@ TEST_CASE("alerts: another script or another threshold is not held back and wind
 TEST_CASE("alerts: a failing alert command is recorded and leaves the run's exit status alone", "[alerts]") {
     LogDir logs;
     PolicyDir pd;
-    const std::string pol = pd.file("p.yml", "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.01}\n"
+    const std::string pol = pd.file("p.yml", "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.001}\n"
                                              "    alert_command: \"cat >/dev/null; echo no route to pager >&2; exit 3\"\n");
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c", "raise SystemExit(4)"});
     INFO(r.err);
@@ -135,7 +135,7 @@ TEST_CASE("alerts: a hanging alert command is killed at the bound and recorded a
     LogDir logs;
     PolicyDir pd;
     // `sleep` as a child of the shell, holding no descriptor of hive-py's caller: the group is killed.
-    const std::string pol = pd.file("p.yml", "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.01}\n"
+    const std::string pol = pd.file("p.yml", "security:\n  monitoring:\n    alert_thresholds: {execution_time: 0.001}\n"
                                              "    alert_command: \"cat >/dev/null; sleep 60; exit 0\"\n");
     auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c", "pass"});
     INFO(r.err);
