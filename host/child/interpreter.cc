@@ -424,6 +424,98 @@ int run_file_bytes(const ScriptSpec& spec) {
 
 namespace {
 
+// python3's flags, into the fields its own command-line parser sets (Python/initconfig.c
+// config_parse_cmdline); -X options are read from config.xoptions by PyConfig_Read as from argv.
+void set_flags(PyConfig& config, const PyFlags& fl, int report_fd) {
+    config.bytes_warning = fl.bytes_warning;
+    config.parser_debug = fl.parser_debug;
+    config.optimization_level = fl.optimization_level;
+    config.quiet = fl.quiet;
+    config.buffered_stdio = !fl.unbuffered;
+    config.verbose = fl.verbose;
+    config.skip_source_first_line = fl.skip_first_line;
+    if (!fl.check_hash_pycs.empty())
+        check(PyConfig_SetString(&config, &config.check_hash_pycs_mode, widen(fl.check_hash_pycs).c_str()), report_fd,
+              "check_hash_pycs_mode");
+    for (const auto& w : fl.warnoptions)
+        check(PyWideStringList_Append(&config.warnoptions, widen(w).c_str()), report_fd, "warnoptions");
+    for (const auto& x : fl.xoptions) {
+        check(PyWideStringList_Append(&config.xoptions, widen(x).c_str()), report_fd, "xoptions");
+        // The options PyConfig_Read takes from xoptions only for fields left unset (-1), which the
+        // isolated configuration sets. -X dev is read by the pre-configuration, which parses no argv
+        // here; its debug memory allocators are not taken: the audit hook, allocated before
+        // Py_PreInitialize, would be freed by them.
+        if (x == "dev") config.dev_mode = config.faulthandler = 1;
+        if (x == "faulthandler") config.faulthandler = 1;
+        if (x == "tracemalloc") config.tracemalloc = 1;
+        if (x.rfind("tracemalloc=", 0) == 0) config.tracemalloc = std::atoi(x.c_str() + 12);
+    }
+}
+
+// sys.argv exactly as python3 builds it, and what Py_RunMain runs; sys.orig_argv.
+std::vector<std::string> set_argv(PyConfig& config, const ScriptSpec& spec, int report_fd) {
+    std::vector<std::string> argv;
+    switch (spec.mode) {
+        case ScriptSpec::Mode::file:
+            if (spec.importer != ScriptSpec::Importer::none) {
+                // A directory or zip file: Py_RunMain runs it as python3 does (its path first on sys.path,
+                // its __main__ module run by runpy), reading the files by name.
+                argv.push_back(spec.target);
+                check(PyConfig_SetString(&config, &config.run_filename, widen(spec.target).c_str()), report_fd,
+                      "run_filename");
+                break;
+            }
+            // No run_filename: Py_RunMain would open the file by its name again. run_file_bytes() runs
+            // the bytes check_script read and hashed.
+            argv.push_back(spec.target);
+            break;
+        case ScriptSpec::Mode::command: {
+            argv.push_back("-c");
+            std::wstring code = widen(spec.target) + L"\n";
+            check(PyConfig_SetString(&config, &config.run_command, code.c_str()), report_fd, "run_command");
+            break;
+        }
+        case ScriptSpec::Mode::module:
+            argv.push_back("-m");
+            check(PyConfig_SetString(&config, &config.run_module, widen(spec.target).c_str()), report_fd,
+                  "run_module");
+            break;
+        case ScriptSpec::Mode::stdin_:
+            argv.push_back(spec.implicit_stdin ? "" : "-");
+            break;
+    }
+    argv.insert(argv.end(), spec.args.begin(), spec.args.end());
+    // sys.orig_argv: the command line the interpreter was started with, as python3 keeps its own
+    // (['python3', '-I', 's.py', ...]); here hive-py's name, python3's flags and the script's part, as
+    // parse_options collected them (['hive-py', '-u', 's.py', ...], without --policy and the like).
+    for (const auto& a : spec.orig_argv)
+        check(PyWideStringList_Append(&config.orig_argv, widen(a).c_str()), report_fd, "orig_argv");
+    return argv;
+}
+
+// What the script may import besides the stdlib: its own directory's modules (a directory or zip run:
+// its own), and hive-py's import guard first on sys.meta_path.
+void set_import_paths(const ScriptSpec& spec, hook::Config& hook_cfg) {
+    py::module_ sys = py::module_::import("sys");
+    if (spec.importer == ScriptSpec::Importer::directory) {
+        // The directory's own modules are importable (Py_RunMain puts it first on sys.path, as python3
+        // does); its parent directory is not put on sys.path.
+        add_siblings(spec.script_abs, hook_cfg);
+    } else if (spec.importer == ScriptSpec::Importer::zip) {
+        add_zip_names(spec.script_abs, hook_cfg);
+    } else if (spec.mode == ScriptSpec::Mode::file) {
+        // Unlike `python3 -I`, the script's own directory is importable, so a governance script can
+        // import its sibling modules (Landlock gives that directory read-only). It goes last, not
+        // first: a sibling named like a stdlib module (json.py, csv.py) must not shadow the stdlib,
+        // which `python3 -I` would import.
+        const std::size_t slash = spec.script_abs.rfind('/');
+        const std::string dir = slash == 0 ? std::string(1, '/') : spec.script_abs.substr(0, slash);
+        sys.attr("path").attr("append")(dir);
+        add_siblings(dir, hook_cfg);
+    }
+    sys.attr("meta_path").attr("insert")(0, py::module_::import("_hive_guard"));
+}
+
 // The parent's word on the pids cgroup (setup.h: cgroup_joined_fd): nothing of the script runs before it.
 void wait_for_cgroup(int fd, int report_fd) {
     if (fd < 0) return;
@@ -461,32 +553,7 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     config.install_signal_handlers = 1;
     config.pathconfig_warnings = 0;
     config.parse_argv = 0;
-    // python3's flags, into the fields its own command-line parser sets (Python/initconfig.c
-    // config_parse_cmdline); -X options are read from config.xoptions by PyConfig_Read as from argv.
-    const PyFlags& fl = spec.flags;
-    config.bytes_warning = fl.bytes_warning;
-    config.parser_debug = fl.parser_debug;
-    config.optimization_level = fl.optimization_level;
-    config.quiet = fl.quiet;
-    config.buffered_stdio = !fl.unbuffered;
-    config.verbose = fl.verbose;
-    config.skip_source_first_line = fl.skip_first_line;
-    if (!fl.check_hash_pycs.empty())
-        check(PyConfig_SetString(&config, &config.check_hash_pycs_mode, widen(fl.check_hash_pycs).c_str()), report_fd,
-              "check_hash_pycs_mode");
-    for (const auto& w : fl.warnoptions)
-        check(PyWideStringList_Append(&config.warnoptions, widen(w).c_str()), report_fd, "warnoptions");
-    for (const auto& x : fl.xoptions) {
-        check(PyWideStringList_Append(&config.xoptions, widen(x).c_str()), report_fd, "xoptions");
-        // The options PyConfig_Read takes from xoptions only for fields left unset (-1), which the
-        // isolated configuration sets. -X dev is read by the pre-configuration, which parses no argv
-        // here; its debug memory allocators are not taken: the audit hook, allocated before
-        // Py_PreInitialize, would be freed by them.
-        if (x == "dev") config.dev_mode = config.faulthandler = 1;
-        if (x == "faulthandler") config.faulthandler = 1;
-        if (x == "tracemalloc") config.tracemalloc = 1;
-        if (x.rfind("tracemalloc=", 0) == 0) config.tracemalloc = std::atoi(x.c_str() + 12);
-    }
+    set_flags(config, spec.flags, report_fd);
     check(PyConfig_SetString(&config, &config.home, L"/usr"), report_fd, "PyConfig home");
     check(PyConfig_SetString(&config, &config.executable, L"/usr/bin/python3.11"), report_fd, "PyConfig executable");
     // sys.path, sys.prefix and sys._stdlib_dir are left to the interpreter's own path calculation from
@@ -494,43 +561,7 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     // frozen modules get their __file__ (an explicit search path left sys._stdlib_dir None, and os,
     // io, codecs... without __file__).
 
-    // sys.argv exactly as python3 builds it.
-    std::vector<std::string> argv;
-    switch (spec.mode) {
-        case ScriptSpec::Mode::file:
-            if (spec.importer != ScriptSpec::Importer::none) {
-                // A directory or zip file: Py_RunMain runs it as python3 does (its path first on sys.path,
-                // its __main__ module run by runpy), reading the files by name.
-                argv.push_back(spec.target);
-                check(PyConfig_SetString(&config, &config.run_filename, widen(spec.target).c_str()), report_fd,
-                      "run_filename");
-                break;
-            }
-            // No run_filename: Py_RunMain would open the file by its name again. run_file_bytes() runs
-            // the bytes check_script read and hashed.
-            argv.push_back(spec.target);
-            break;
-        case ScriptSpec::Mode::command: {
-            argv.push_back("-c");
-            std::wstring code = widen(spec.target) + L"\n";
-            check(PyConfig_SetString(&config, &config.run_command, code.c_str()), report_fd, "run_command");
-            break;
-        }
-        case ScriptSpec::Mode::module:
-            argv.push_back("-m");
-            check(PyConfig_SetString(&config, &config.run_module, widen(spec.target).c_str()), report_fd,
-                  "run_module");
-            break;
-        case ScriptSpec::Mode::stdin_:
-            argv.push_back(spec.implicit_stdin ? "" : "-");
-            break;
-    }
-    argv.insert(argv.end(), spec.args.begin(), spec.args.end());
-    // sys.orig_argv: the command line the interpreter was started with, as python3 keeps its own
-    // (['python3', '-I', 's.py', ...]); here hive-py's name, python3's flags and the script's part, as
-    // parse_options collected them (['hive-py', '-u', 's.py', ...], without --policy and the like).
-    for (const auto& a : spec.orig_argv)
-        check(PyWideStringList_Append(&config.orig_argv, widen(a).c_str()), report_fd, "orig_argv");
+    const std::vector<std::string> argv = set_argv(config, spec, report_fd);
     std::vector<const char*> cargv;
     for (auto& a : argv) cargv.push_back(a.c_str());
 
@@ -550,26 +581,7 @@ void run(const ScriptSpec& spec, hook::Config& hook_cfg, int report_fd, int cgro
     }
     hook::learn_stdlib_names();
     hook::learn_types();
-    {
-        py::module_ sys = py::module_::import("sys");
-        if (spec.importer == ScriptSpec::Importer::directory) {
-            // The directory's own modules are importable (Py_RunMain puts it first on sys.path, as python3
-            // does); its parent directory is not put on sys.path.
-            add_siblings(spec.script_abs, hook_cfg);
-        } else if (spec.importer == ScriptSpec::Importer::zip) {
-            add_zip_names(spec.script_abs, hook_cfg);
-        } else if (spec.mode == ScriptSpec::Mode::file) {
-            // Unlike `python3 -I`, the script's own directory is importable, so a governance script can
-            // import its sibling modules (Landlock gives that directory read-only). It goes last, not
-            // first: a sibling named like a stdlib module (json.py, csv.py) must not shadow the stdlib,
-            // which `python3 -I` would import.
-            const std::size_t slash = spec.script_abs.rfind('/');
-            const std::string dir = slash == 0 ? std::string(1, '/') : spec.script_abs.substr(0, slash);
-            sys.attr("path").attr("append")(dir);
-            add_siblings(dir, hook_cfg);
-        }
-        sys.attr("meta_path").attr("insert")(0, py::module_::import("_hive_guard"));
-    }
+    set_import_paths(spec, hook_cfg);
     HIVE_MARK("s.cgroup_wait");
     wait_for_cgroup(cgroup_fd, report_fd);
     close(report_fd);

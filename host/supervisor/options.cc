@@ -56,131 +56,151 @@ namespace {
 
 // Parses argv into `o` up to the script; returns the first error. Options before an error are kept in
 // `o`, so that json_requested() knows whether --json came first.
+Error unknown_option(const std::string& a) {
+    return Error{"unknown option '" + a + "' (hive-py's options stand before the script; see --help)"};
+}
+
+// A long option at argv[i] ("--policy FILE", "--log-dir=DIR", ...): hive-py's own, and python3's
+// --check-hash-based-pycs. `i` moves past a separate value.
+Status long_option(int argc, char** argv, int& i, Options& o) {
+    const std::string a = argv[i];
+    const auto eq = a.find('=');
+    const std::string key = eq == std::string::npos ? a : a.substr(0, eq);
+    auto value = [&]() -> Result<std::string> {
+        if (eq != std::string::npos) return a.substr(eq + 1);
+        if (i + 1 >= argc) return Error{"option " + key + " needs a value"};
+        return std::string(argv[++i]);
+    };
+    if (key == "--policy" || key == "--log-dir" || key == "--check-policy") {
+        auto v = value();
+        if (!v) return v.error();
+        (key == "--policy" ? o.policy_path : key == "--log-dir" ? o.log_dir : o.check_policy) = *v;
+    } else if (key == "--check-hash-based-pycs") {
+        const int first = i;
+        auto v = value();
+        if (!v) return v.error();
+        if (*v != "always" && *v != "default" && *v != "never")
+            return Error{"--check-hash-based-pycs must be one of 'default', 'always', or 'never'"};
+        o.script.flags.check_hash_pycs = *v;
+        for (int k = first; k <= i; ++k) o.script.orig_argv.emplace_back(argv[k]);
+    } else if (a == "--json") {
+        o.json = true;
+    } else if (a == "--doctor") {
+        o.doctor = true;
+    } else if (a == "--version") {
+        o.version = true;
+    } else if (a == "--help") {
+        o.help = true;
+    } else if (a == "--help-env" || a == "--help-xoptions" || a == "--help-all") {
+        return Error{"option " + a + " is python3's own help, not hive-py's: run /usr/bin/python3.11 " + a};
+    } else {
+        return unknown_option(a);
+    }
+    return {};
+}
+
+// Short options at argv[i], combined as python3's getopt combines them (-uB, -OO, -cCODE, -Wdefault,
+// -Xdev). `i` moves past a separate value; `done` when -c or -m named what runs.
+Status short_options(int argc, char** argv, int& i, Options& o, bool& done) {
+    const std::string a = argv[i];
+    PyFlags& f = o.script.flags;
+    const int first = i;
+    for (std::size_t k = 1; k < a.size(); ++k) {
+        const char c = a[k];
+        if (c == 'c' || c == 'm' || c == 'W' || c == 'X') {
+            std::string v;
+            if (k + 1 < a.size()) v = a.substr(k + 1);
+            else if (i + 1 < argc) v = argv[++i];
+            else return Error{std::string("argument expected for the -") + c + " option"};
+            if (c == 'W') f.warnoptions.push_back(v);
+            else if (c == 'X') f.xoptions.push_back(v);
+            else {
+                o.has_script = true;
+                o.script.mode = c == 'c' ? ScriptSpec::Mode::command : ScriptSpec::Mode::module;
+                o.script.target = v;
+                done = true;
+            }
+            break;
+        }
+        switch (c) {
+            case 'b': ++f.bytes_warning; break;
+            case 'd': ++f.parser_debug; break;
+            case 'O': ++f.optimization_level; break;
+            case 'q': f.quiet = true; break;
+            case 'u': f.unbuffered = true; break;
+            case 'v': ++f.verbose; break;
+            case 'x': f.skip_first_line = true; break;
+            // Always so in hive-py: isolated (-I, with -E and -s), safe_path (-P), no site (-S), no
+            // bytecode written (-B).
+            case 'B': case 'E': case 'I': case 'P': case 's': case 'S': break;
+            case 'h': case '?': o.help = true; break;
+            case 'V': o.version = true; break;
+            case 'i':
+                return Error{"option -i (inspect interactively after the script) cannot apply: hive-py has no "
+                             "interactive prompt"};
+            default:
+                return unknown_option(k == 1 && a.size() == 2 ? a : std::string("-") + c);
+        }
+    }
+    for (int k = first; k <= i; ++k) o.script.orig_argv.emplace_back(argv[k]);
+    return {};
+}
+
+// What runs named by argv[i] ("--" then a name, "-", or a file): true when it was one of those.
+bool script_named(int argc, char** argv, int& i, Options& o) {
+    const std::string a = argv[i];
+    std::vector<std::string>& orig = o.script.orig_argv;
+    if (a == "--") {
+        // As python3: the word after "--" names the script even when it starts with '-' ("-" is
+        // still stdin), and a "--" with nothing after it is not an argument of the script.
+        orig.push_back(a);
+        if (i + 1 < argc) {
+            o.has_script = true;
+            o.script.target = argv[++i];
+            if (o.script.target == "-") o.script.mode = ScriptSpec::Mode::stdin_;
+            orig.push_back(o.script.target);
+        }
+        return true;
+    }
+    if (a == "-") {
+        o.has_script = true;
+        o.script.mode = ScriptSpec::Mode::stdin_;
+        o.script.target.assign(1, '-');  // (not = "-": GCC 12 warns falsely, -Wrestrict)
+        orig.push_back(a);
+        return true;
+    }
+    if (a.empty() || a[0] != '-') {
+        o.has_script = true;
+        o.script.mode = ScriptSpec::Mode::file;
+        o.script.target = a;
+        orig.push_back(a);
+        return true;
+    }
+    return false;
+}
+
 Status parse(int argc, char** argv, Options& o) {
     if (argc >= 2 && std::strcmp(argv[1], "audit") == 0) {
         o.audit = true;
         for (int i = 2; i < argc; ++i) o.audit_args.emplace_back(argv[i]);
         return {};
     }
-    std::vector<std::string>& orig = o.script.orig_argv;
-    if (argc >= 1) orig.emplace_back(argv[0]);
-    PyFlags& f = o.script.flags;
-    auto unknown = [](const std::string& a) {
-        return Error{"unknown option '" + a + "' (hive-py's options stand before the script; see --help)"};
-    };
+    if (argc >= 1) o.script.orig_argv.emplace_back(argv[0]);
     int i = 1;
-    bool done = false;  // the script (or -c / -m / -) was named
-    for (; i < argc && !done; ++i) {
+    for (bool done = false; i < argc && !done; ++i) {
         const std::string a = argv[i];
         if (a.rfind("--", 0) == 0 && a.size() > 2) {
-            // Long options: hive-py's own, and python3's --check-hash-based-pycs.
-            const auto eq = a.find('=');
-            const std::string key = eq == std::string::npos ? a : a.substr(0, eq);
-            auto value = [&]() -> Result<std::string> {
-                if (eq != std::string::npos) return a.substr(eq + 1);
-                if (i + 1 >= argc) return Error{"option " + key + " needs a value"};
-                return std::string(argv[++i]);
-            };
-            if (key == "--policy" || key == "--log-dir" || key == "--check-policy") {
-                auto v = value();
-                if (!v) return v.error();
-                (key == "--policy" ? o.policy_path : key == "--log-dir" ? o.log_dir : o.check_policy) = *v;
-            } else if (key == "--check-hash-based-pycs") {
-                const int first = i;
-                auto v = value();
-                if (!v) return v.error();
-                if (*v != "always" && *v != "default" && *v != "never")
-                    return Error{"--check-hash-based-pycs must be one of 'default', 'always', or 'never'"};
-                f.check_hash_pycs = *v;
-                for (int k = first; k <= i; ++k) orig.emplace_back(argv[k]);
-            } else if (a == "--json") {
-                o.json = true;
-            } else if (a == "--doctor") {
-                o.doctor = true;
-            } else if (a == "--version") {
-                o.version = true;
-            } else if (a == "--help") {
-                o.help = true;
-            } else if (a == "--help-env" || a == "--help-xoptions" || a == "--help-all") {
-                return Error{"option " + a + " is python3's own help, not hive-py's: run /usr/bin/python3.11 " + a};
-            } else {
-                return unknown(a);
-            }
-            continue;
-        }
-        if (a == "--") {
-            // As python3: the word after "--" names the script even when it starts with '-' ("-" is
-            // still stdin), and a "--" with nothing after it is not an argument of the script.
-            orig.push_back(a);
-            if (i + 1 < argc) {
-                o.has_script = true;
-                o.script.target = argv[++i];
-                if (o.script.target == "-") o.script.mode = ScriptSpec::Mode::stdin_;
-                orig.push_back(o.script.target);
-            }
+            HIVE_TRY(long_option(argc, argv, i, o));
+        } else if (script_named(argc, argv, i, o)) {
             ++i;
             break;
+        } else {
+            HIVE_TRY(short_options(argc, argv, i, o, done));
         }
-        if (a == "-") {
-            o.has_script = true;
-            o.script.mode = ScriptSpec::Mode::stdin_;
-            o.script.target.assign(1, '-');  // (not = "-": GCC 12 warns falsely, -Wrestrict)
-            orig.push_back(a);
-            ++i;
-            break;
-        }
-        if (a.empty() || a[0] != '-') {
-            o.has_script = true;
-            o.script.mode = ScriptSpec::Mode::file;
-            o.script.target = a;
-            orig.push_back(a);
-            ++i;
-            break;
-        }
-        // Short options, combined as python3's getopt combines them (-uB, -OO, -cCODE, -Wdefault, -Xdev).
-        const int first = i;
-        for (std::size_t k = 1; k < a.size(); ++k) {
-            const char c = a[k];
-            if (c == 'c' || c == 'm' || c == 'W' || c == 'X') {
-                std::string v;
-                if (k + 1 < a.size()) v = a.substr(k + 1);
-                else if (i + 1 < argc) v = argv[++i];
-                else return Error{std::string("argument expected for the -") + c + " option"};
-                if (c == 'W') f.warnoptions.push_back(v);
-                else if (c == 'X') f.xoptions.push_back(v);
-                else {
-                    o.has_script = true;
-                    o.script.mode = c == 'c' ? ScriptSpec::Mode::command : ScriptSpec::Mode::module;
-                    o.script.target = v;
-                    done = true;
-                }
-                break;
-            }
-            switch (c) {
-                case 'b': ++f.bytes_warning; break;
-                case 'd': ++f.parser_debug; break;
-                case 'O': ++f.optimization_level; break;
-                case 'q': f.quiet = true; break;
-                case 'u': f.unbuffered = true; break;
-                case 'v': ++f.verbose; break;
-                case 'x': f.skip_first_line = true; break;
-                // Always so in hive-py: isolated (-I, with -E and -s), safe_path (-P), no site (-S), no
-                // bytecode written (-B).
-                case 'B': case 'E': case 'I': case 'P': case 's': case 'S': break;
-                case 'h': case '?': o.help = true; break;
-                case 'V': o.version = true; break;
-                case 'i':
-                    return Error{"option -i (inspect interactively after the script) cannot apply: hive-py has no "
-                                 "interactive prompt"};
-                default:
-                    return unknown(k == 1 && a.size() == 2 ? a : std::string("-") + c);
-            }
-        }
-        for (int k = first; k <= i; ++k) orig.emplace_back(argv[k]);
     }
     for (; i < argc; ++i) {
         o.script.args.emplace_back(argv[i]);
-        orig.emplace_back(argv[i]);
+        o.script.orig_argv.emplace_back(argv[i]);
     }
     return {};
 }
