@@ -50,7 +50,7 @@ namespace {
 
 // A test policy by name, or a policy file by absolute path.
 std::string policy(const std::string& name) {
-    return name[0] == '/' ? name : source_dir() + "/policy/tests/attack/" + name + ".yml";
+    return name[0] == '/' ? name : policy_fixture("attack/" + name + ".yml");
 }
 
 std::string random_tag() {

@@ -24,7 +24,7 @@ using namespace hivetest;
 
 namespace {
 
-std::string policy(const std::string& name) { return source_dir() + "/policy/tests/attack/" + name + ".yml"; }
+std::string policy(const std::string& name) { return policy_fixture("attack/" + name + ".yml"); }
 
 // A directory under /tmp (inside the policies' allowed_paths), made by the test, removed after.
 struct TmpDir {

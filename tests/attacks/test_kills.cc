@@ -40,7 +40,7 @@ def ptrace():   # PTRACE_TRACEME: seccomp kills the process (SECCOMP_RET_KILL_PR
 Run sandboxed(const std::string& code) {
     LogDir logs;
     Run r;
-    r.o = hive({"--policy", source_dir() + "/policy/tests/attack/ctypes_chmod_allowed.yml", "--log-dir", logs.path, "-c",
+    r.o = hive({"--policy", policy_fixture("attack/ctypes_chmod_allowed.yml"), "--log-dir", logs.path, "-c",
                 std::string(kPrelude) + code});
     r.exec_log = logs.runs();
     r.security_log = logs.security();

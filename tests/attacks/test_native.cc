@@ -38,7 +38,7 @@ using namespace hivetest;
 
 namespace {
 
-std::string attack_policy(const std::string& name) { return source_dir() + "/policy/tests/attack/" + name + ".yml"; }
+std::string attack_policy(const std::string& name) { return policy_fixture("attack/" + name + ".yml"); }
 
 const std::string kDynload = "/usr/lib/python3.11/lib-dynload/";
 const std::string kCtypesSo = kDynload + "_ctypes.cpython-311-x86_64-linux-gnu.so";

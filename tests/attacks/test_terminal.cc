@@ -66,7 +66,7 @@ Run on_pty(const Pty& pty, const std::string& pol, const std::string& code) {
     LogDir logs;
     Run r;
     r.o = run({"/bin/sh", "-c", "exec /usr/bin/setsid -c -w \"$@\" < \"$0\"", pty.name, hive_bin(), "--policy",
-               source_dir() + "/policy/tests/attack/" + pol + ".yml", "--log-dir", logs.path, "-c", code});
+               policy_fixture("attack/" + pol + ".yml"), "--log-dir", logs.path, "-c", code});
     r.exec_log = logs.runs();
     return r;
 }

@@ -24,7 +24,7 @@ inline std::vector<nlohmann::json> json_lines(const std::string& file) {
 
 // policy/tests/events/<name>.yml
 inline std::string events_policy(const std::string& name) {
-    return source_dir() + "/policy/tests/events/" + name + ".yml";
+    return policy_fixture("events/" + name + ".yml");
 }
 
 struct Logged {

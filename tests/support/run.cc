@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <climits>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -101,7 +102,52 @@ Outcome run(const std::vector<std::string>& argv, const RunOptions& opts) {
     return o;
 }
 
-std::string hive_bin() { return HIVE_PY_BIN; }
+namespace {
+
+// Whether `path` lies where test policies let the script write (/tmp, /var/tmp, /dev/shm). hive-py
+// refuses to run when its own executable or its policy file lies inside a writable path, so a checkout
+// under /tmp would make every such test fail for the checkout's place, not for hive-py.
+bool in_scratch(const std::string& path) {
+    char real[PATH_MAX];
+    const std::string p = realpath(path.c_str(), real) ? real : path;
+    for (const char* d : {"/tmp/", "/var/tmp/", "/dev/shm/"})
+        if (p.rfind(d, 0) == 0) return true;
+    return false;
+}
+
+// A copy of `src` under /var/cache/hive-py-tests (made once, by whichever test process comes first:
+// written aside, then renamed), keeping its mode. `key` tells copies of different files apart.
+std::string stable_copy(const std::string& src, const std::string& name, const std::string& key) {
+    struct stat st {};
+    if (stat(src.c_str(), &st) != 0) return src;
+    const std::string dir = "/var/cache/hive-py-tests/" + key + "-" + std::to_string(st.st_ino) + "-" +
+                            std::to_string(st.st_mtim.tv_sec) + "-" + std::to_string(st.st_mtim.tv_nsec);
+    const std::string dst = dir + "/" + name;
+    if (access(dst.c_str(), F_OK) == 0) return dst;
+    std::filesystem::create_directories(dir);
+    chmod("/var/cache/hive-py-tests", 0755);
+    chmod(dir.c_str(), 0755);
+    const std::string tmp = dst + ".tmp." + std::to_string(getpid());
+    std::filesystem::copy_file(src, tmp, std::filesystem::copy_options::overwrite_existing);
+    chmod(tmp.c_str(), st.st_mode & 07777);
+    std::filesystem::rename(tmp, dst);
+    return dst;
+}
+
+}  // namespace
+
+std::string hive_bin() {
+    static const std::string bin = in_scratch(HIVE_PY_BIN) ? stable_copy(HIVE_PY_BIN, "hive-py", "bin") : HIVE_PY_BIN;
+    return bin;
+}
+
+std::string policy_fixture(const std::string& rel) {
+    const std::string src = source_dir() + "/policy/tests/" + rel;
+    if (!in_scratch(src)) return src;
+    const auto slash = rel.rfind('/');
+    return stable_copy(src, slash == std::string::npos ? rel : rel.substr(slash + 1),
+                       "policy-" + (slash == std::string::npos ? std::string("top") : rel.substr(0, slash)));
+}
 std::string tests_dir() { return HIVE_TESTS_DIR; }
 std::string source_dir() { return HIVE_SOURCE_DIR; }
 

@@ -33,6 +33,9 @@ Outcome python(const std::vector<std::string>& args, const RunOptions& opts = {}
 std::string hive_bin();
 std::string tests_dir();    // the source tests/ folder
 std::string source_dir();   // the repository root
+// policy/tests/REL (e.g. "attack/ctypes_default.yml"), or a copy of it outside /tmp when the checkout
+// lies there: hive-py refuses a policy file inside a path the policy lets the script write.
+std::string policy_fixture(const std::string& rel);
 
 // A fresh temporary directory, removed (recursively) when the object goes out of scope.
 struct TempDir {
