@@ -402,6 +402,27 @@ struct EventArgs {
 };
 constexpr int kNotMine = 1;  // a decide_* for another family of events: neither 0 (allowed) nor -1
 
+// The refusals the path families share: a path argument outside the writable (readable) paths, and an
+// operation blocked_operations names.
+int refuse_unwritable(const Config& c, PyObject* arg) {
+    std::string path;
+    if (!text_of(arg, path) || under(absolute(path), c.write_paths)) return 0;
+    return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
+}
+
+int refuse_unreadable(const Config& c, PyObject* arg) {
+    std::string path;
+    if (!text_of(arg, path) || under(absolute(path), c.read_paths)) return 0;
+    return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(path));
+}
+
+int refuse_blocked(bool blocked, const char* op, PyObject* arg) {
+    if (!blocked) return 0;
+    std::string path;
+    text_of(arg, path);
+    return refuse_permission(EPERM, std::string("hive-py: '") + op + "' is in security.filesystem.blocked_operations", path);
+}
+
 int decide_open(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "open")) return kNotMine;
     std::string path;
@@ -451,59 +472,33 @@ int decide_remove(const Config& c, std::string_view ev, const EventArgs& arg) {
 // Operations that create or change a name at their last path argument.
 int decide_name_change(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.mkdir" || ev == "os.utime" || ev == "os.setxattr" || ev == "os.removexattr")) return kNotMine;
-    std::string path;
-    if (text_of(arg(0), path) && !under(absolute(path), c.write_paths))
-        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
-    return 0;
+    return refuse_unwritable(c, arg(0));
 }
 
 int decide_link_copy(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.symlink" || ev == "os.link" || ev == "shutil.copyfile" || ev == "shutil.copytree")) return kNotMine;
-    std::string path;
-    std::string src;
-    if (text_of(arg(1), path) && !under(absolute(path), c.write_paths))
-        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
-    if (ev != "os.symlink" && text_of(arg(0), src) && !under(absolute(src), c.read_paths))
-        return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(src));
-    return 0;
+    if (refuse_unwritable(c, arg(1)) < 0) return -1;
+    return ev == "os.symlink" ? 0 : refuse_unreadable(c, arg(0));
 }
 
 int decide_listing(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.listdir" || ev == "os.scandir" || ev == "os.getxattr" || ev == "os.listxattr")) return kNotMine;
-    std::string path;
-    if (text_of(arg(0), path) && !under(absolute(path), c.read_paths))
-        return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(path));
-    return 0;
+    return refuse_unreadable(c, arg(0));
 }
 
 int decide_chmod(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.chmod" || ev == "os.lchmod")) return kNotMine;
-    std::string path;
-    if (c.blocked.chmod) {
-        text_of(arg(0), path);
-        return refuse_permission(EPERM, "hive-py: 'chmod' is in security.filesystem.blocked_operations", path);
-    }
-    return 0;
+    return refuse_blocked(c.blocked.chmod, "chmod", arg(0));
 }
 
 int decide_chown(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.chown" || ev == "shutil.chown" || ev == "os.lchown")) return kNotMine;
-    std::string path;
-    if (c.blocked.chown) {
-        text_of(arg(0), path);
-        return refuse_permission(EPERM, "hive-py: 'chown' is in security.filesystem.blocked_operations", path);
-    }
-    return 0;
+    return refuse_blocked(c.blocked.chown, "chown", arg(0));
 }
 
 int decide_truncate(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.truncate")) return kNotMine;
-    std::string path;
-    if (c.blocked.truncate) {
-        text_of(arg(0), path);
-        return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
-    }
-    return 0;
+    return refuse_blocked(c.blocked.truncate, "truncate", arg(0));
 }
 
 int decide_network(const Config& c, std::string_view ev, const EventArgs& arg) {
