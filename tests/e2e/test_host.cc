@@ -44,7 +44,7 @@ RunOptions in_dir(const std::string& cwd, std::string stdin_data = "") {
     return o;
 }
 
-std::string build_dir() { return std::filesystem::path(hivetest::hive_bin()).parent_path().string(); }
+std::string build_dir() { return hivetest::build_dir(); }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 

@@ -37,7 +37,7 @@ struct VarTmpDir {
     }
 };
 
-std::string build_dir() { return fs::path(hivetest::hive_bin()).parent_path().string(); }
+std::string build_dir() { return hivetest::build_dir(); }
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
 std::string describe(const Outcome& o) {

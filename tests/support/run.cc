@@ -141,6 +141,8 @@ std::string hive_bin() {
     return bin;
 }
 
+std::string build_dir() { return std::filesystem::path(HIVE_PY_BIN).parent_path().string(); }
+
 std::string policy_fixture(const std::string& rel) {
     const std::string src = source_dir() + "/policy/tests/" + rel;
     if (!in_scratch(src)) return src;

@@ -30,7 +30,8 @@ Outcome hive(const std::vector<std::string>& args, const RunOptions& opts = {});
 // Debian's `python3 -I ARGS...`.
 Outcome python(const std::vector<std::string>& args, const RunOptions& opts = {});
 
-std::string hive_bin();
+std::string hive_bin();     // the built hive-py (or its copy outside /tmp: see run.cc)
+std::string build_dir();    // the build directory itself (the module, cmake --install, cpack)
 std::string tests_dir();    // the source tests/ folder
 std::string source_dir();   // the repository root
 // policy/tests/REL (e.g. "attack/ctypes_default.yml"), or a copy of it outside /tmp when the checkout
