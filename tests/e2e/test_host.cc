@@ -44,7 +44,8 @@ RunOptions in_dir(const std::string& cwd, std::string stdin_data = "") {
     return o;
 }
 
-std::string build_dir() { return hivetest::build_dir(); }
+// The directory of the hive-py the tests run (a copy outside /tmp when the checkout lies there).
+std::string bin_dir() { return std::filesystem::path(hivetest::hive_bin()).parent_path().string(); }
 
 bool contains(const std::string& hay, const std::string& needle) { return hay.find(needle) != std::string::npos; }
 
@@ -284,7 +285,7 @@ TEST_CASE("a #!/usr/bin/env hive-py script runs directly", "[host][parity]") {
                                 "sys.exit(7)\n",
                                 0755);
     // A clean environment whose PATH finds the built hive-py first.
-    Outcome direct = hivetest::run({"/usr/bin/env", "-i", "PATH=" + build_dir() + ":/usr/bin:/bin", "LANG=C.UTF-8",
+    Outcome direct = hivetest::run({"/usr/bin/env", "-i", "PATH=" + bin_dir() + ":/usr/bin:/bin", "LANG=C.UTF-8",
                                     "HIVE_LOG_DIR=" + log_dir(), script, "a", "--json", "-V"},
                                    in_dir(t.path));
     Outcome via = hv({script, "a", "--json", "-V"}, in_dir(t.path));
