@@ -77,13 +77,7 @@ Run sandboxed(const std::string& pol, const std::string& code, const std::vector
     return r;
 }
 
-bool sandbox_ready(const Run& r) {
-    if (r.o.exit_code == 125 && r.o.err.find("cannot be set up on this machine") != std::string::npos) {
-        WARN("SKIPPED: the sandbox cannot be set up on this machine: " << r.o.err);
-        return false;
-    }
-    return true;
-}
+bool sandbox_ready(const Run& r) { return hivetest::sandbox_set_up(r.o); }
 
 void check_refused(const Run& r, const std::string& name, int want = EPERM) {
     INFO(name);

@@ -47,13 +47,7 @@ Run sandboxed(const std::string& code) {
     return r;
 }
 
-bool ready(const Run& r) {
-    if (r.o.exit_code == 125 && r.o.err.find("cannot be set up on this machine") != std::string::npos) {
-        WARN("SKIPPED: the sandbox cannot be set up on this machine: " << r.o.err);
-        return false;
-    }
-    return true;
-}
+bool ready(const Run& r) { return hivetest::sandbox_set_up(r.o); }
 
 }  // namespace
 

@@ -71,13 +71,7 @@ Run on_pty(const Pty& pty, const std::string& pol, const std::string& code) {
     return r;
 }
 
-bool ready(const Run& r) {
-    if (r.o.exit_code == 125 && r.o.err.find("cannot be set up on this machine") != std::string::npos) {
-        WARN("SKIPPED: the sandbox cannot be set up on this machine: " << r.o.err);
-        return false;
-    }
-    return true;
-}
+bool ready(const Run& r) { return hivetest::sandbox_set_up(r.o); }
 
 bool can_run() {
     if (exists("/usr/bin/setsid")) return true;

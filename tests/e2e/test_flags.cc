@@ -16,16 +16,8 @@ using hivetest::TempDir;
 
 namespace {
 
-const std::string& log_dir() {
-    static LogDir d;
-    return d.path;
-}
-
-Outcome hv(const std::vector<std::string>& args, const RunOptions& opts = {}) {
-    std::vector<std::string> a{"--log-dir", log_dir()};
-    a.insert(a.end(), args.begin(), args.end());
-    return hivetest::hive(a, opts);
-}
+const std::string& log_dir() { return hivetest::shared_log_dir(); }
+Outcome hv(const std::vector<std::string>& args, const RunOptions& opts = {}) { return hivetest::hive_logged(args, opts); }
 
 RunOptions in_dir(const std::string& cwd) {
     RunOptions o;

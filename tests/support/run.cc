@@ -1,5 +1,7 @@
 #include "run.h"
 
+#include <catch2/catch.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -152,6 +154,25 @@ std::string policy_fixture(const std::string& rel) {
 }
 std::string tests_dir() { return HIVE_TESTS_DIR; }
 std::string source_dir() { return HIVE_SOURCE_DIR; }
+
+bool sandbox_set_up(const Outcome& o) {
+    if (o.exit_code == 125 && o.err.find("cannot be set up on this machine") != std::string::npos) {
+        WARN("SKIPPED: the sandbox cannot be set up on this machine: " << o.err);
+        return false;
+    }
+    return true;
+}
+
+const std::string& shared_log_dir() {
+    static LogDir logs;
+    return logs.path;
+}
+
+Outcome hive_logged(const std::vector<std::string>& args, const RunOptions& opts) {
+    std::vector<std::string> a{"--log-dir", shared_log_dir()};
+    a.insert(a.end(), args.begin(), args.end());
+    return hive(a, opts);
+}
 
 Outcome hive(const std::vector<std::string>& args, const RunOptions& opts) {
     std::vector<std::string> argv{hive_bin()};

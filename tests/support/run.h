@@ -25,6 +25,14 @@ struct RunOptions {
 
 Outcome run(const std::vector<std::string>& argv, const RunOptions& opts = {});
 
+// False (with a WARN saying why) when hive-py refused to run because this machine cannot set up the
+// sandbox (exit 125, "cannot be set up on this machine"): a test that needs the sandbox then skips.
+bool sandbox_set_up(const Outcome& o);
+
+// One log directory per test binary (outside every writable path), and `hive-py --log-dir it ARGS...`.
+const std::string& shared_log_dir();
+Outcome hive_logged(const std::vector<std::string>& args, const RunOptions& opts = {});
+
 // `hive-py ARGS...` with the built binary.
 Outcome hive(const std::vector<std::string>& args, const RunOptions& opts = {});
 // Debian's `python3 -I ARGS...`.
