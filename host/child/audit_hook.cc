@@ -240,18 +240,23 @@ void render(PyObject* o, std::string& out, int depth) {
     }
 }
 
+// The text of a str, or of an instance of a str subclass, read from the object's own storage (no
+// method of the subclass runs): what C code such as the extension loader uses of it.
+bool str_of(PyObject* o, std::string& out) {
+    if (!PyUnicode_Check(o)) return false;
+    Py_ssize_t n = 0;
+    const char* s = PyUnicode_AsUTF8AndSize(o, &n);
+    if (!s) {
+        PyErr_Clear();
+        return false;
+    }
+    out.assign(s, std::size_t(n));
+    return true;
+}
+
 // The text of a str or bytes argument (a path), or nullopt-ish false.
 bool text_of(PyObject* o, std::string& out) {
-    if (PyUnicode_CheckExact(o)) {
-        Py_ssize_t n = 0;
-        const char* s = PyUnicode_AsUTF8AndSize(o, &n);
-        if (!s) {
-            PyErr_Clear();
-            return false;
-        }
-        out.assign(s, std::size_t(n));
-        return true;
-    }
+    if (PyUnicode_CheckExact(o)) return str_of(o, out);
     if (PyBytes_CheckExact(o)) {
         out.assign(PyBytes_AS_STRING(o), std::size_t(PyBytes_GET_SIZE(o)));
         return true;
@@ -315,20 +320,6 @@ bool under(const std::string& path, const std::vector<std::string>& roots) {
             return true;
     }
     return false;
-}
-
-// The text of a str, or of an instance of a str subclass, read from the object's own storage (no
-// method of the subclass runs): what C code such as the extension loader uses of it.
-bool str_of(PyObject* o, std::string& out) {
-    if (!PyUnicode_Check(o)) return false;
-    Py_ssize_t n = 0;
-    const char* s = PyUnicode_AsUTF8AndSize(o, &n);
-    if (!s) {
-        PyErr_Clear();
-        return false;
-    }
-    out.assign(s, std::size_t(n));
-    return true;
 }
 
 // ---- raising ----
