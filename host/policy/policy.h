@@ -14,6 +14,7 @@ namespace hive {
 
 enum class Enforcement { strict, best_effort };
 enum class LogLevel { debug, info, warning, error, critical };
+enum class KernelTrailMode { auto_, required, off };
 
 // BIP-025's `blocked_operations` values (plus `truncate`, ours).
 struct BlockedOps {
@@ -75,6 +76,7 @@ struct Policy {
         std::int64_t log_max_bytes;  // rotate a log file past this size
         std::string hmac_key_file;   // absolute; "" = plain SHA-256 chain
         std::string syslog_socket;   // absolute; a unix datagram socket (/dev/log) for RFC 5424; "" = none
+        KernelTrailMode kernel_trail;  // the kernel's own audit records of the run's denials (kernel_trail.h)
     } monitoring;
 
     Enforcement enforcement;

@@ -70,6 +70,7 @@ std::optional<std::string> check_domain(const std::string& s) {
 const std::vector<Key>& keys() {
     const std::vector<Choice> kLogLevels = {{"DEBUG"}, {"INFO"}, {"WARNING"}, {"ERROR"}, {"CRITICAL"}};  // LogLevel's order
     const std::vector<Choice> kEnforcements = {{"strict"}, {"best_effort"}};  // Enforcement's order
+    const std::vector<Choice> kKernelTrails = {{"auto"}, {"required"}, {"off"}};  // KernelTrail's order
     const std::vector<Choice> kBlockedOps = {{"delete", &BlockedOps::del}, {"chmod", &BlockedOps::chmod},
                                              {"chown", &BlockedOps::chown}, {"truncate", &BlockedOps::truncate}};
 
@@ -134,6 +135,9 @@ static const std::vector<Key> kKeys = {
      "key for HMAC-SHA-256 chaining of the audit logs; `\"\"` = plain SHA-256 chain. A keyed chain cannot be recomputed by whoever can edit the logs. The file must lie outside every path the sandbox may read (allowed_paths, read_only_paths, exec_paths, the script's directory, the stdlib and system libraries) and have a single name (no hard links): otherwise exit 2"},
     {"security.monitoring.syslog_socket", HIVE_FIELD(monitoring.syslog_socket), path(), std::string(), absent, true,
      "a unix datagram socket (e.g. `/dev/log`, rsyslog's or syslog-ng's; journald's `/run/systemd/journal/socket` gets its native protocol, one field a line) that receives every run record and security event as RFC 5424 structured syslog (BIP-025: \"connection to centralized monitoring\"), with the chain value each record got in its stream, so the remote copy anchors the local trail; `\"\"` = none. A socket missing or refusing a message never loses a run: hive-py writes one `hive-py: warning:` line on stderr and a security event (`syslog_unreachable`) in the local trail"},
+
+    {"security.monitoring.kernel_trail", HIVE_FIELD(monitoring.kernel_trail), choice("kernel trail", kKernelTrails), std::string("auto"), absent, true,
+     "the kernel's own record of what it refused the run: Landlock's denials (kernel >= 6.15) and seccomp's kills, read by the parent from the kernel's audit netlink socket and written beside the hook's events (`\"source\": \"kernel\"`), with `kernel_trail` in the run record. The script cannot forge or hide these, even with native code. It needs a root caller (CAP_AUDIT_READ) and the kernel's audit on (`auditctl -e 1`); hive-py never turns audit on itself. `auto` collects them when it can and says why not in the record otherwise; `required` refuses the run (exit 125) when they cannot be collected; `off` does not try"},
 
     {"security.enforcement", HIVE_FIELD(enforcement), choice("enforcement", kEnforcements), std::string("strict"), absent, true,
      "with `strict`, a run whose sandbox layer cannot be applied (for example a kernel without Landlock) is refused; `best_effort` runs it with the layers that work and records each missing one in `security_events.log`"},

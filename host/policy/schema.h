@@ -48,7 +48,7 @@ using Value = std::variant<std::int64_t, bool, double, std::string, Strings, Int
 // HIVE_FIELD(execution.timeout_seconds) makes one; the field's C++ type picks the alternative.
 using Field = std::variant<int& (*)(Policy&), std::int64_t& (*)(Policy&), bool& (*)(Policy&), double& (*)(Policy&),
                            std::string& (*)(Policy&), std::vector<std::string>& (*)(Policy&),
-                           std::vector<int>& (*)(Policy&), LogLevel& (*)(Policy&), Enforcement& (*)(Policy&),
+                           std::vector<int>& (*)(Policy&), LogLevel& (*)(Policy&), Enforcement& (*)(Policy&), KernelTrailMode& (*)(Policy&),
                            BlockedOps& (*)(Policy&)>;
 #define HIVE_FIELD(member) (+[](::hive::Policy& p) -> decltype(auto) { return (p.member); })
 

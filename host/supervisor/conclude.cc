@@ -86,7 +86,8 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
         .add("user", std::int64_t(geteuid())).add("cwd", run.cwd).add("events", std::int64_t(rs.events()))
         .add("startup_events", std::int64_t(rs.startup_events())).add("denials", std::int64_t(rs.denials()))
         .add("channel_faults", std::int64_t(rs.channel_faults())).add("trail", trail_of(policy))
-        .add("alerts", run.alerter->raised()).add_raw("network", l.network ? l.network->json : "null");
+        .add("alerts", run.alerter->raised()).add_raw("network", l.network ? l.network->json : "null")
+        .add_raw("kernel_trail", l.kernel.json());
     if (l.network)
         rec.add("connections_allowed", l.network->guard->allowed()).add("connections_denied", l.network->guard->denied());
     if (seen.undelivered_bytes) rec.add("output_undelivered_bytes", std::int64_t(seen.undelivered_bytes));

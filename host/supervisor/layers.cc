@@ -125,6 +125,11 @@ Phase prepare_layers(RunSetup& run, Layers& l) {
     HIVE_MARK("p.net");
     if (auto stop = make_landlock(run, l)) return stop;
     HIVE_MARK("p.landlock");
+    // Subscribed before the clone, so that no record of the run comes before the reader.
+    l.kernel = KernelTrail::open(run.policy.monitoring.kernel_trail, run.log->run_id(), l.landlock.abi);
+    if (!l.kernel.active() && run.policy.monitoring.kernel_trail == KernelTrailMode::required)
+        return machine_error("security.monitoring.kernel_trail is required, but the kernel's own audit records "
+                             "cannot be read here: " + l.kernel.reason());
     // Only the ring's wake-up fd stays in the script's process; the report pipe is closed there before
     // the script's first line (only the sandbox's init, which runs no script code, keeps it).
     auto sc = seccomp::prepare(run.plan, {l.ring->wake_fd()});

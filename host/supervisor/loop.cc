@@ -60,7 +60,7 @@ public:
 
 private:
     struct Slots {
-        int out = -1, err = -1, out_w = -1, err_w = -1, pid = -1, wake = -1, rep = -1, net = -1;
+        int out = -1, err = -1, out_w = -1, err_w = -1, pid = -1, wake = -1, rep = -1, net = -1, kernel = -1;
     };
     void kill_tree();
     void read_report();
@@ -173,6 +173,7 @@ Supervisor::Slots Supervisor::poll_once() {
     if (report_open_) s.rep = add(l_.pipes.report_r.get());
     if (l_.network && l_.network->guard->fd() >= 0) s.net = add(l_.network->guard->fd());
     s.wake = add(l_.ring->wake_fd());
+    if (l_.kernel.active()) s.kernel = add(l_.kernel.fd());
     // The parent's own connects for the script, in progress (netguard.h): their completion wakes us.
     if (l_.network) l_.network->guard->add_pollfds(fds_);
     // While events flow, drain every 2 ms rather than at the writer's half-full wake-up or the 50 ms
@@ -207,6 +208,7 @@ void Supervisor::handle(const Slots& s) {
         l_.network->guard->receive(ds, std::min(deadline_, Clock::now() + std::chrono::seconds(10)));
         record_decisions(*run_.log, ds);
     }
+    if (s.kernel >= 0 && fds_[s.kernel].revents) l_.kernel.on_readable(*run_.log);
     if (fds_[s.wake].revents) {
         std::uint64_t v;
         [[maybe_unused]] ssize_t k = read(l_.ring->wake_fd(), &v, sizeof v);  // non-blocking: EAGAIN is fine
@@ -252,6 +254,13 @@ void Supervisor::finish() {
         more = d.more;
         run_.log->take(std::move(d));
     }
+    // The kernel's records of the run, up to the end marker (kernel_trail.h).
+    l_.kernel.finish(*run_.log, [this] {
+        if (!seen_.init_to_reap) return;
+        while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        seen_.init_to_reap = false;
+    });
     if (l_.network) {
         std::vector<NetDecision> ds;
         l_.network->guard->progress(ds);
@@ -324,6 +333,7 @@ Observed supervise(RunSetup& run, Layers& l, Launched& launched, bool capture_ou
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
     mallopt(M_TOP_PAD, 1 << 20);
     install_signal_handlers();
+    l.kernel.set_init(launched.init);
     Supervisor s(run, l, launched, capture_output);
     Observed seen = s.run();
     // Everything of the sandbox has ended: nothing can change the terminals again.

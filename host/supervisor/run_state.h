@@ -31,6 +31,7 @@
 #include "supervisor/alerts.h"
 #include "supervisor/terminal.h"
 #include "supervisor/cgroup.h"
+#include "supervisor/kernel_trail.h"
 #include "supervisor/netguard.h"
 #include "supervisor/options.h"
 #include "supervisor/resources.h"
@@ -81,6 +82,7 @@ struct Layers {
     UniqueFd script_scope;
     seccomp::Prepared seccomp;
     std::optional<RunCgroup> cgroup;
+    KernelTrail kernel;  // the kernel's audit records of the run (opened before the clone)
     hook::Config hook;
     child::Args child;
 
