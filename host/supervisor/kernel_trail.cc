@@ -197,6 +197,15 @@ KernelTrail KernelTrail::open(KernelTrailMode mode, const std::string& run_id, i
     return t;
 }
 
+KernelTrail KernelTrail::for_records(std::uint32_t session, pid_t init) {
+    KernelTrail t;
+    t.session_ = session;
+    t.init_ = init;
+    t.by_hand_ = true;
+    t.marker_seen_ = true;
+    return t;
+}
+
 void KernelTrail::on_readable(RunLog& log) {
     if (!active()) return;
     alignas(nlmsghdr) char buf[kr::kMaxRecordText + 2 * NLMSG_HDRLEN + 64];
@@ -355,9 +364,9 @@ bool KernelTrail::send_marker() {
 }
 
 void KernelTrail::finish(RunLog& log, const std::function<void()>& release, int wait_ms) {
-    if (!active() || finished_) return;
+    if ((!active() && !by_hand_) || finished_) return;
     finished_ = true;
-    const bool sent = send_marker();
+    const bool sent = by_hand_ || send_marker();
     const int send_errno = errno;
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     while (sent && !marker_seen_) {
@@ -370,7 +379,8 @@ void KernelTrail::finish(RunLog& log, const std::function<void()>& release, int 
     }
     on_readable(log);
     // Records the kernel's audit dropped (its backlog is full: a flood of denials, or a busy host).
-    if (auto st = audit_get(control_.get()); st && st->lost > lost_at_start_) lost_during_ = st->lost - lost_at_start_;
+    if (!by_hand_)
+        if (auto st = audit_get(control_.get()); st && st->lost > lost_at_start_) lost_during_ = st->lost - lost_at_start_;
     // Then the run's domain tells the exact count: Landlock counts its denials before audit may drop
     // a record, and logs the count when the domain is freed, some ms to a few hundred ms after the
     // run's last process (a workqueue, after an RCU grace period). Waited for only when records were
@@ -423,7 +433,7 @@ void KernelTrail::finish(RunLog& log, const std::function<void()>& release, int 
 
 std::string KernelTrail::json() const {
     json::Object o;
-    if (!active()) {
+    if (!active() && !by_hand_) {
         o.add("state", reason_.rfind("off", 0) == 0 ? "off" : "unavailable").add("reason", reason_);
         return o.str();
     }

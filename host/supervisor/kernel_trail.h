@@ -69,7 +69,9 @@ public:
     // The run record's "kernel_trail" object.
     std::string json() const;
 
-    // For tests and the fuzz harness: one record as the socket delivered it.
+    // For tests and the fuzz harness: a trail with no socket that attributes records to `session` and
+    // to the Landlock domain `init` creates, and one record as the socket delivered it.
+    static KernelTrail for_records(std::uint32_t session, pid_t init);
     void take(RunLog& log, const audit::kernel::Record& r);
 
     static constexpr std::size_t kMaxListed = 100;  // kernel denials written one by one; then counted
@@ -100,6 +102,7 @@ private:
     std::string init_domain_;
     std::uint32_t lost_at_start_ = 0, lost_during_ = 0;  // the kernel's count of records it dropped (AUDIT_GET)
     bool overflowed_ = false, finished_ = false, marker_seen_ = false;
+    bool by_hand_ = false;  // for_records()
     std::map<std::string, std::uint64_t> unlisted_;  // beyond kMaxListed: counts by kind
 };
 
