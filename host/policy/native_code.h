@@ -31,6 +31,8 @@ inline const char* trail_of(const Policy& policy) {
 inline constexpr const char* kTrailAdvisoryNote =
     "this policy allows native code (ctypes/cffi in security.imports.allow): the script can rewrite the audit "
     "hook's memory and the event ring, so the event trail is advisory (hidden or forged events need not show); "
-    "the kernel layers and the run record's own observations still hold";
+    "the kernel layers and the run record's own observations still hold, and so does the kernel's own trail of "
+    "Landlock denials and seccomp kills where it can be read (monitoring.kernel_trail: a root caller, the "
+    "kernel's audit on)";
 
 }  // namespace hive

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "audit/kernel_socket.h"
 #include "common/json.h"
 #include "common/result.h"
 #include "common/unique_fd.h"
@@ -292,6 +293,10 @@ std::vector<Probe> probe_all() {
     for (auto& p : cgroup_probes()) out.push_back(std::move(p));
     out.push_back(pids_cgroup_probe());
     out.push_back(unprivileged_uid_probe());
+    {
+        const auto k = audit::kernel::availability();
+        out.push_back(Probe{"kernel audit trail", k.available, k.detail});
+    }
     bool root = ::geteuid() == 0;
     out.push_back(Probe{"running as root", root, root ? "euid 0" : "euid " + std::to_string(::geteuid())});
     return out;
@@ -309,6 +314,7 @@ std::vector<std::string> missing_for(const Policy& policy, const std::vector<Pro
     // uid 0 ignores RLIMIT_NPROC: a run as root holds max_processes only with a pids cgroup.
     if (plan::is_host_root(::geteuid())) need("pids cgroup", "max_processes for uid 0");
     need("seccomp filter", "");
+    if (policy.monitoring.kernel_trail == KernelTrailMode::required) need("kernel audit trail", "monitoring.kernel_trail: required");
     need("seccomp kill_process", "");
     int abi = landlock::probe().abi;
     if (abi < 1) missing.push_back("landlock");

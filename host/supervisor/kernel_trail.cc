@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "audit/kernel_socket.h"
 #include "common/json.h"
 #include "common/kernel_file.h"
 #include "common/result.h"
@@ -35,51 +36,6 @@ std::optional<std::uint64_t> read_number(const char* path) {
     const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
     if (text.empty() || errno != 0 || *end != '\0') return std::nullopt;
     return v;
-}
-
-// One request to the kernel's audit socket, unicast.
-bool send_request(int fd, std::uint16_t type, const void* payload, std::size_t len) {
-    std::vector<char> buf(NLMSG_SPACE(len));
-    auto* h = reinterpret_cast<nlmsghdr*>(buf.data());
-    h->nlmsg_len = std::uint32_t(NLMSG_LENGTH(len));
-    h->nlmsg_type = type;
-    h->nlmsg_flags = NLM_F_REQUEST;
-    h->nlmsg_seq = 1;
-    if (len) std::memcpy(NLMSG_DATA(h), payload, len);
-    sockaddr_nl to{};
-    to.nl_family = AF_NETLINK;
-    for (;;) {
-        if (sendto(fd, buf.data(), h->nlmsg_len, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) >= 0) return true;
-        if (errno != EINTR) return false;
-    }
-}
-
-// The kernel's audit status (AUDIT_GET): enabled 0 off, 1 on, 2 on and locked.
-Result<audit_status> audit_get(int fd) {
-    if (!send_request(fd, AUDIT_GET, nullptr, 0)) return errno_error("sendto", "NETLINK_AUDIT AUDIT_GET");
-    alignas(nlmsghdr) char buf[8192];
-    for (int tries = 0; tries < 8; ++tries) {
-        sockaddr_nl from{};
-        socklen_t fl = sizeof from;
-        const ssize_t n = recvfrom(fd, buf, sizeof buf, 0, reinterpret_cast<sockaddr*>(&from), &fl);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno_error("recvfrom", "NETLINK_AUDIT AUDIT_GET reply");
-        }
-        if (from.nl_pid != 0) continue;
-        int left = int(n);
-        for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-            if (h->nlmsg_type == NLMSG_ERROR && h->nlmsg_len >= NLMSG_LENGTH(sizeof(nlmsgerr))) {
-                const int e = -static_cast<const nlmsgerr*>(NLMSG_DATA(h))->error;
-                if (e != 0) return Error::from_errno("AUDIT_GET", "NETLINK_AUDIT", e);
-            } else if (h->nlmsg_type == AUDIT_GET) {
-                audit_status st{};
-                std::memcpy(&st, NLMSG_DATA(h), std::min<std::size_t>(sizeof st, h->nlmsg_len - NLMSG_HDRLEN));
-                return st;
-            }
-        }
-    }
-    return Error{"AUDIT_GET: no status from the kernel's audit socket"};
 }
 
 std::string syscall_name(const kr::Record& r) {
@@ -123,33 +79,17 @@ KernelTrail KernelTrail::open(KernelTrailMode mode, const std::string& run_id, i
         t.reason_ = "off (security.monitoring.kernel_trail: off)";
         return t;
     }
-    UniqueFd s(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_AUDIT));
-    if (!s.valid()) {
-        t.reason_ = errno == EPROTONOSUPPORT
-                        ? "this kernel has no audit subsystem (socket(AF_NETLINK, NETLINK_AUDIT): EPROTONOSUPPORT)"
-                        : errno_error("socket", "AF_NETLINK, NETLINK_AUDIT").message;
+    auto reader = kr::open_reader();
+    if (!reader) {
+        t.reason_ = reader.error().message;
         return t;
     }
-    sockaddr_nl a{};
-    a.nl_family = AF_NETLINK;
-    a.nl_groups = 1u << (AUDIT_NLGRP_READLOG - 1);
-    if (bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-        const int e = errno;
-        t.reason_ = Error::from_errno("bind", "NETLINK_AUDIT group AUDIT_NLGRP_READLOG", e).message +
-                    (e == EPERM ? ": reading the kernel's audit records needs CAP_AUDIT_READ (a root caller)" : "");
+    auto control = kr::open_control();
+    if (!control) {
+        t.reason_ = control.error().message;
         return t;
     }
-    UniqueFd c(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT));
-    if (!c.valid()) {
-        t.reason_ = errno_error("socket", "AF_NETLINK, NETLINK_AUDIT (requests)").message;
-        return t;
-    }
-    timeval tv{0, 200 * 1000};
-    if (setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0) {
-        t.reason_ = errno_error("setsockopt", "SO_RCVTIMEO on the audit socket").message;
-        return t;
-    }
-    auto st = audit_get(c.get());
+    auto st = kr::get_status(control->get());
     if (!st) {
         t.reason_ = st.error().message;
         return t;
@@ -158,12 +98,6 @@ KernelTrail KernelTrail::open(KernelTrailMode mode, const std::string& run_id, i
         t.reason_ = "the kernel's audit is off (`auditctl -e 1` turns it on; hive-py leaves it as it is)";
         return t;
     }
-    // Room for a burst: a script that makes the kernel refuse thousands of calls before the parent
-    // wakes. Past it the kernel drops records for us (ENOBUFS), which the record then says.
-    const int size = 8 << 20;
-    if (setsockopt(s.get(), SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size) != 0)
-        (void)setsockopt(s.get(), SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
-
     // A fresh audit session for the run (see the header): the login uid written back unchanged (or ours
     // where none is set), which makes the kernel allocate a new session id.
     const auto login = read_number("/proc/self/loginuid");
@@ -191,8 +125,8 @@ KernelTrail KernelTrail::open(KernelTrailMode mode, const std::string& run_id, i
     t.landlock_logged_ = landlock_abi >= 7;
     t.lost_at_start_ = st->lost;
     t.marker_ = "hive-py run=" + run_id + " op=end";
-    t.sock_ = std::move(s);
-    t.control_ = std::move(c);
+    t.sock_ = std::move(*reader);
+    t.control_ = std::move(*control);
     t.reason_.clear();
     return t;
 }
@@ -359,15 +293,12 @@ void KernelTrail::seccomp_record(RunLog& log, const kr::Record& r) {
                  "event", line);
 }
 
-bool KernelTrail::send_marker() {
-    return send_request(control_.get(), kr::kTrustedApp, marker_.c_str(), marker_.size() + 1);
-}
 
 void KernelTrail::finish(RunLog& log, const std::function<void()>& release, int wait_ms) {
     if ((!active() && !by_hand_) || finished_) return;
     finished_ = true;
-    const bool sent = by_hand_ || send_marker();
-    const int send_errno = errno;
+    Status marker = by_hand_ ? Status{} : kr::send_message(control_.get(), kr::kTrustedApp, marker_);
+    const bool sent = marker.ok();
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
     while (sent && !marker_seen_) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
@@ -380,7 +311,7 @@ void KernelTrail::finish(RunLog& log, const std::function<void()>& release, int 
     on_readable(log);
     // Records the kernel's audit dropped (its backlog is full: a flood of denials, or a busy host).
     if (!by_hand_)
-        if (auto st = audit_get(control_.get()); st && st->lost > lost_at_start_) lost_during_ = st->lost - lost_at_start_;
+        if (auto st = kr::get_status(control_.get()); st && st->lost > lost_at_start_) lost_during_ = st->lost - lost_at_start_;
     // Then the run's domain tells the exact count: Landlock counts its denials before audit may drop
     // a record, and logs the count when the domain is freed, some ms to a few hundred ms after the
     // run's last process (a workqueue, after an RCU grace period). Waited for only when records were
@@ -423,8 +354,7 @@ void KernelTrail::finish(RunLog& log, const std::function<void()>& release, int 
                      "run's kernel denials and kills counted are a lower bound");
     if (!sent)
         log.security("medium", "kernel_trail",
-                     Error::from_errno("sendto", "NETLINK_AUDIT AUDIT_TRUSTED_APP end marker", send_errno).message +
-                         ": records still on their way may be missing");
+                     marker.error().message + " (the end marker): records still on their way may be missing");
     else if (!marker_seen_)
         log.security("medium", "kernel_trail",
                      "the end marker did not come back from the kernel within " + std::to_string(wait_ms) +

@@ -83,7 +83,6 @@ private:
     void resolve(RunLog& log, std::uint64_t serial, bool ours, std::int64_t pid, const std::string& syscall);
     void landlock_denial(RunLog& log, const Pending& p, std::int64_t pid, const std::string& syscall);
     void seccomp_record(RunLog& log, const audit::kernel::Record& r);
-    bool send_marker();
 
     UniqueFd sock_;     // the multicast group's reader
     UniqueFd control_;  // unicast, for the end marker
