@@ -76,6 +76,8 @@ struct Policy {
         std::int64_t log_max_bytes;  // rotate a log file past this size
         std::string hmac_key_file;   // absolute; "" = plain SHA-256 chain
         std::string syslog_socket;   // absolute; a unix datagram socket (/dev/log) for RFC 5424; "" = none
+        std::int64_t max_logged_events;  // per run, written one by one; past it counted by name (run_log.h)
+        std::int64_t max_logged_bytes;   // the same, in bytes of those records
         KernelTrailMode kernel_trail;  // the kernel's own audit records of the run's denials (kernel_trail.h)
     } monitoring;
 

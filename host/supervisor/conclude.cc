@@ -85,7 +85,8 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
         .add("policy_sha256", policy.sha256).add("layers", layers).add("enforcement", to_string(policy.enforcement))
         .add("user", std::int64_t(geteuid())).add("cwd", run.cwd).add("events", std::int64_t(rs.events()))
         .add("startup_events", std::int64_t(rs.startup_events())).add("denials", std::int64_t(rs.denials()))
-        .add("channel_faults", std::int64_t(rs.channel_faults())).add("trail", trail_of(policy))
+        .add("channel_faults", std::int64_t(rs.channel_faults())).add("events_summarised", std::int64_t(rs.summarised()))
+        .add("trail", trail_of(policy))
         .add("alerts", run.alerter->raised()).add_raw("network", l.network ? l.network->json : "null")
         .add_raw("kernel_trail", l.kernel.json());
     if (l.network)

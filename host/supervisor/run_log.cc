@@ -79,7 +79,8 @@ int syslog_severity(const std::string& severity, const std::string& kind) {
 }  // namespace
 
 RunLog::RunLog(std::string run_id, const Policy& policy, audit::AuditLog log)
-    : run_id_(std::move(run_id)), log_(std::move(log)), threshold_(policy.monitoring.log_level) {
+    : run_id_(std::move(run_id)), log_(std::move(log)), threshold_(policy.monitoring.log_level),
+      max_events_(policy.monitoring.max_logged_events), max_bytes_(policy.monitoring.max_logged_bytes) {
     if (!policy.monitoring.syslog_socket.empty()) {
         syslog_ = std::make_unique<audit::SyslogExport>(policy.monitoring.syslog_socket);
         report_syslog_failures();
@@ -180,6 +181,10 @@ void RunLog::take(channel::Drained&& d) {
         if (ev.decision == channel::Decision::denied_by_hook)
             add_denial(Denial{ev.name, ev.args.empty() ? "" : ev.args[0], rule_of(ev.name, ev.args, ev.decision),
                               ev.decision});
+        if (!within_budget(o, ev.name, ev.decision)) {
+            count(ev.decision);
+            continue;
+        }
         if (ev.decision == channel::Decision::denied_by_hook) {
             security_event("medium", "denied", ev.name + " denied by the audit hook", "event", &o);
         } else if (ev.kind == channel::Kind::tampering && ev.name != "sys._getframe" &&
@@ -188,16 +193,68 @@ void RunLog::take(channel::Drained&& d) {
             // they stay in the event stream only.
             security_event("medium", "tampering", ev.name + " called by the script", "event", &o);
         }
-        event(std::move(o), ev.decision);
+        keep_event(std::move(o), ev.decision);
     }
 }
 
-void RunLog::event(json::Object&& o, channel::Decision decision) {
+void RunLog::count(channel::Decision decision) {
     ++events_;
-    bool denied = decision == channel::Decision::denied_by_hook || decision == channel::Decision::denied_by_kernel;
-    if (denied) ++denials_;
+    if (decision == channel::Decision::denied_by_hook || decision == channel::Decision::denied_by_kernel) ++denials_;
+}
+
+// Within monitoring.max_logged_events and max_logged_bytes: written one by one. Past them: counted by
+// name (at most kMaxSummaryNames names; a script can make up names), written as one record at the end.
+// A denial past the budget still gets one of kDenialReserve more lines: the records an auditor reads
+// first should be the last to go.
+constexpr std::uint64_t kDenialReserve = 1000;
+
+bool RunLog::within_budget(const json::Object& o, const std::string& name, channel::Decision decision) {
+    const std::uint64_t size = o.open_text().size() + 1;
+    if (std::int64_t(logged_events_) < max_events_ && std::int64_t(logged_bytes_ + size) <= max_bytes_) {
+        ++logged_events_;
+        logged_bytes_ += size;
+        return true;
+    }
+    const bool denied = decision == channel::Decision::denied_by_hook || decision == channel::Decision::denied_by_kernel;
+    if (denied && denials_past_budget_ < kDenialReserve) {
+        ++denials_past_budget_;
+        return true;
+    }
+    if (++summarised_ == 1)
+        security_event("medium", "log_budget",
+                       "the run's log budget is spent (" + std::to_string(logged_events_) + " events, " +
+                           std::to_string(logged_bytes_) + " bytes; monitoring.max_logged_events " +
+                           std::to_string(max_events_) + ", max_logged_bytes " + std::to_string(max_bytes_) +
+                           "): further events are counted by name and summarised at the run's end",
+                       "", nullptr);
+    constexpr std::size_t kMaxSummaryNames = 1000;
+    if (auto it = summary_.find(name); it != summary_.end()) ++it->second;
+    else if (summary_.size() < kMaxSummaryNames) summary_.emplace(name, 1);
+    else ++summary_["(other names)"];
+    return false;
+}
+
+void RunLog::write_budget_summary() {
+    if (summarised_ == 0) return;
+    json::Object counts;
+    for (const auto& [name, n] : summary_) counts.add(name, std::int64_t(n));
+    security_event("medium", "log_budget",
+                   std::to_string(summarised_) + " events past the run's log budget were counted, not written one by "
+                   "one (their counts by name in \"summary\"; the run record's events and denials include them)",
+                   "summary", &counts);
+    summarised_written_ = true;
+}
+
+void RunLog::keep_event(json::Object&& o, channel::Decision decision) {
+    count(decision);
+    const bool denied = decision == channel::Decision::denied_by_hook || decision == channel::Decision::denied_by_kernel;
     keep(audit::Stream::events, denied ? LogLevel::error : LogLevel::info, std::move(o));
     ++pending_;
+}
+
+void RunLog::event(json::Object&& o, channel::Decision decision) {
+    if (!within_budget(o, "(the parent's events)", decision)) return count(decision);
+    keep_event(std::move(o), decision);
 }
 
 void RunLog::event(const std::string& line, channel::Decision decision) {
@@ -254,6 +311,7 @@ void RunLog::flush() {
 }
 
 void RunLog::finish(json::Object&& record) {
+    if (!summarised_written_) write_budget_summary();
     flush();
     report_syslog_failures();  // what the security events' export met, before the run record
     write(audit::Stream::security);

@@ -75,6 +75,8 @@ public:
     std::uint64_t startup_events() const { return startup_events_; }
     // Faults of the event channel (malformed ring content, sequence gaps, duplicates, regressions).
     std::uint64_t channel_faults() const { return channel_faults_; }
+    // Events past monitoring.max_logged_events/max_logged_bytes: counted by name, not written.
+    std::uint64_t summarised() const { return summarised_; }
     const channel::SequenceCheck& sequence() const { return seq_check_; }
     std::size_t pending() const { return pending_; }
     std::vector<std::string> errors() const;
@@ -106,7 +108,16 @@ private:
     std::uint64_t seq_ = 0, events_ = 0, denials_ = 0, startup_events_ = 0;
     std::size_t pending_ = 0;
     void channel_fault(const std::string& text);
+    bool within_budget(const json::Object& o, const std::string& name, channel::Decision decision);
+    void count(channel::Decision decision);
+    void keep_event(json::Object&& o, channel::Decision decision);
+    void write_budget_summary();
+    bool summarised_written_ = false;
+    std::uint64_t denials_past_budget_ = 0;
     std::uint64_t channel_faults_ = 0;
+    std::int64_t max_events_ = 0, max_bytes_ = 0;
+    std::uint64_t logged_events_ = 0, logged_bytes_ = 0, summarised_ = 0;
+    std::map<std::string, std::uint64_t> summary_;  // by event name, at most kMaxSummaryNames
     channel::SequenceCheck seq_check_;
 };
 
