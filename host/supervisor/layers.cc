@@ -1,6 +1,6 @@
 // Phase 2 of a run: every layer prepared in the parent from the run's plan, so that the child only
 // applies them: the pipes and the event ring, the network allow-list, the Landlock ruleset, the seccomp
-// program, the pids cgroup, the hook's configuration and the child's arguments. A failure here is the
+// program, the run's cgroup, the hook's configuration and the child's arguments. A failure here is the
 // machine's, not the user's: exit 125.
 #include <fcntl.h>
 #include <unistd.h>
@@ -73,14 +73,22 @@ Phase make_landlock(RunSetup& run, Layers& l) {
 }
 
 Phase make_cgroup(RunSetup& run, Layers& l) {
-    auto cg = RunCgroup::create(run.log->run_id(), run.policy.execution.max_processes + 1);
+    const auto& e = run.policy.execution;
+    RunCgroup::Limits lim;
+    lim.max_pids = e.max_processes + 1;  // and the sandbox's init
+    lim.memory_bytes = std::uint64_t(e.memory_mb) * 1024 * 1024;
+    auto cg = RunCgroup::create(run.log->run_id(), lim);
     if (cg) {
         l.cgroup.emplace(std::move(*cg));
         Status st = make_pipe(l.pipes.joined_r, l.pipes.joined_w);
         if (!st.ok()) return machine_error(st.error().message);
-    } else if (run.plan.ids.host_root) {
-        l.missing.push_back("pids cgroup (" + cg.error().message + "): max_processes cannot hold for uid 0 without it");
     }
+    // Only max_processes for uid 0 cannot be held without a cgroup; memory_mb and cpu_seconds are held by
+    // other means (limits.h), which the record names.
+    if (run.plan.ids.host_root && !(l.cgroup && l.cgroup->has_pids()))
+        l.missing.push_back("pids cgroup (" + (cg ? l.cgroup->missing().front() : cg.error().message) +
+                            "): max_processes cannot hold for uid 0 without it");
+    l.limits = limit_holding(run.policy, l.cgroup ? &*l.cgroup : nullptr, run.plan.ids.host_root);
     return std::nullopt;
 }
 

@@ -32,6 +32,7 @@
 #include "supervisor/terminal.h"
 #include "supervisor/cgroup.h"
 #include "supervisor/kernel_trail.h"
+#include "supervisor/limits.h"
 #include "supervisor/netguard.h"
 #include "supervisor/options.h"
 #include "supervisor/resources.h"
@@ -83,6 +84,7 @@ struct Layers {
     seccomp::Prepared seccomp;
     std::optional<RunCgroup> cgroup;
     KernelTrail kernel;  // the kernel's audit records of the run (opened before the clone)
+    LimitHolding limits;  // how memory_mb, cpu_seconds and max_processes are held in this run
     hook::Config hook;
     child::Args child;
 
@@ -107,6 +109,7 @@ struct Observed {
     std::uint64_t undelivered_bytes = 0;  // output the caller did not take before the run's end
     std::vector<child::Report> reports;
     bool timed_out = false;
+    LimitEvents limit_events;  // the parent's kill past cpu_seconds, the kernel's OOM kills
     bool init_to_reap = false;  // the run ended on the init's report; the init itself is reaped last
     int wait_status = 0;
     rusage usage{};

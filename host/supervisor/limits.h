@@ -1,0 +1,34 @@
+// How each run-wide limit of the policy is held in this run: by the run's cgroup where one could be had,
+// else by other means (README "Limits of the whole run"). The run record says which, per limit; the
+// parent's loop checks cpu_seconds against the whole tree's CPU time every kCpuCheckPeriod.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "policy/policy.h"
+#include "supervisor/cgroup.h"
+
+namespace hive {
+
+inline constexpr std::chrono::milliseconds kCpuCheckPeriod{100};
+
+struct LimitHolding {
+    std::string memory, cpu, processes;  // the mechanisms, as the record names them
+    bool memory_by_cgroup = false, cpu_by_cgroup = false;
+    bool processes_held = true;          // false: uid 0 without a pids cgroup (RLIMIT_NPROC ignores root)
+};
+LimitHolding limit_holding(const Policy& policy, const RunCgroup* cgroup, bool host_root);
+
+// What ended the run or held it at a limit, for the outcome and the record.
+struct LimitEvents {
+    bool cpu_exceeded = false;   // the parent killed the run past cpu_seconds of the tree's CPU
+    double cpu_at_kill = 0;      // the tree's CPU seconds the parent saw then
+    std::uint64_t oom_kills = 0; // processes of the run the kernel's OOM killer ended at memory_mb
+};
+
+// The record's "limits": each limit's value and mechanism.
+std::string limits_json(const Policy& policy, const LimitHolding& h);
+
+}  // namespace hive
