@@ -108,12 +108,14 @@ pid_t script_process(pid_t init, int pidfd, std::chrono::milliseconds wait) {
     }
 }
 
-// The init, then the script's process, into the run's pids cgroup; then the word the script's process
-// waits for before the script's first line (setup.h: cgroup_joined_fd). Moving both overlaps the first
-// move's RCU grace period (~10 ms on cgroup v1 here) with the init's layers and the interpreter's start;
-// the second move follows within the same grace period and costs ~0.05 ms.
+// The init, then the script's process, into the run's cgroup (one write per hierarchy: pids, memory and
+// cpuacct on this v1 host, one on v2); then the word the script's process waits for before the script's
+// first line (setup.h: cgroup_joined_fd). Moving both overlaps the first move's RCU grace period (~10 ms
+// on cgroup v1 here) with the init's layers and the interpreter's start; the later writes follow within
+// the same grace period (the kernel's lock for a move is one for every hierarchy) and cost ~0.05 ms each.
+// The init stays out of a v1 memory hierarchy: the OOM killer never picks the process that reports.
 Phase join_cgroup(Layers& l, const Launched& out) {
-    int err = l.cgroup->add(out.init);
+    int err = l.cgroup->add(out.init, /*with_memory=*/false);
     if (err == 0) {
         const pid_t script = script_process(out.init, out.pidfd.get(), std::chrono::seconds(10));
         if (script > 0) err = l.cgroup->add(script);
