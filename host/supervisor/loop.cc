@@ -70,6 +70,7 @@ private:
     void handle(const Slots& s);
     void drain();
     void sample();
+    void check_cpu();
     void finish();
 
     RunSetup& run_;
@@ -80,6 +81,7 @@ private:
     const Clock::time_point deadline_;
     const Clock::duration sample_every_;
     Clock::time_point next_sample_;
+    Clock::time_point next_cpu_check_ = Clock::now() + kCpuCheckPeriod;
     Clock::time_point exit_seen_{};
     Observed seen_;
     bool exited_ = false, report_open_ = true;
@@ -181,7 +183,7 @@ Supervisor::Slots Supervisor::poll_once() {
     // 5,000-file script's run ended ~15 ms after its last line before).
     const auto now = Clock::now();
     auto until = std::min<Clock::time_point>(
-        {deadline_, next_sample_, now + std::chrono::milliseconds(events_flowing_ ? 2 : 50)});
+        {deadline_, next_sample_, next_cpu_check_, now + std::chrono::milliseconds(events_flowing_ ? 2 : 50)});
     if (l_.network)
         if (auto t = l_.network->guard->next_deadline()) until = std::min(until, *t);
     const int timeout_ms =
@@ -239,6 +241,22 @@ void Supervisor::sample() {
         .add("cpu_seconds", s.cpu_seconds).add("rss_mb", s.rss_mb).add("processes", s.processes);
     run_.log->sample(o.str());
     check_thresholds(run_, s.cpu_seconds, s.rss_mb, elapsed_now);
+}
+
+// cpu_seconds for the whole tree (RLIMIT_CPU holds it per process only): the cgroup's counter, else the
+// tree summed from /proc, every kCpuCheckPeriod; past it the run is killed with everything it started.
+void Supervisor::check_cpu() {
+    const auto now = Clock::now();
+    if (now < next_cpu_check_ || exited_ || seen_.limit_events.cpu_exceeded || seen_.timed_out) return;
+    next_cpu_check_ = now + kCpuCheckPeriod;
+    const int cap = run_.policy.execution.max_processes + 2;
+    double cpu = 0;
+    if (auto c = l_.limits.cpu_by_cgroup ? l_.cgroup->cpu_seconds() : std::nullopt) cpu = *c;
+    else cpu = tree_cpu_seconds(pid_, cap);
+    if (cpu < double(run_.policy.execution.cpu_seconds)) return;
+    seen_.limit_events.cpu_exceeded = true;
+    seen_.limit_events.cpu_at_kill = cpu;
+    kill_tree();
 }
 
 // After the loop: the init reaped, the last records drained, the guard's last connects answered, and
@@ -307,6 +325,7 @@ Observed Supervisor::run() {
         handle(poll_once());
         drain();
         sample();
+        check_cpu();
         if (run_.log->pending() >= 256) run_.log->flush();
         if (broken_) break;
     }

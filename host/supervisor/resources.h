@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +25,25 @@ struct Sample {
 };
 Sample sample_tree(const std::vector<pid_t>& pids);
 
+// The CPU time (user + system) of `init` and every live process below it, each with the children it has
+// reaped (cutime + cstime; orphans go to the init, which reaps them): the whole tree's CPU so far, for a
+// run without a cgroup's CPU counter. At most `max_processes` are read.
+double tree_cpu_seconds(pid_t init, int max_processes);
+
 struct Usage {
     double user_cpu_seconds = 0, system_cpu_seconds = 0, cpu_percent = 0, peak_memory_mb = 0;
+    double largest_process_peak_mb = 0;  // ru_maxrss: the largest single process's peak
+    double cgroup_peak_memory_mb = -1;   // the run's cgroup's own peak, -1 = no memory cgroup
+    double tree_cpu_seconds = 0;         // the whole tree's CPU: the cgroup's counter, else the rusage's
+    std::string memory_source = "ru_maxrss of the reaped tree: the largest process's peak resident set";
+    std::string cpu_source = "rusage of the reaped tree";
     IoCounters io;
+    // The run's cgroup counters: the run's own peak (every process, memfd and tmpfs pages included) and
+    // CPU time (every process, reaped or killed). peak_memory_mb becomes the larger of the cgroup's peak
+    // (what memory_mb counts: pages charged to the run, not those it shares with hive-py or the page
+    // cache it found) and the largest process's; tree_cpu_seconds the counter.
+    void take_cgroup(std::optional<double> peak_mb, const std::string& peak_source, std::optional<double> cpu_s,
+                     const std::string& cpu_source_);
     std::string json() const;
 };
 Usage usage_from(const rusage& ru, const IoCounters& io, double wall_seconds);
