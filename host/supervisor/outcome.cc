@@ -16,7 +16,7 @@ const char* signal_name(int sig) {
 }
 
 Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int init_wait_status, const rusage& ru,
-              const Policy& policy, RunLog& log) {
+              const Policy& policy, RunLog& log, const LimitEvents& limits, const LimitHolding& held) {
     Outcome o;
     // A set-up failure wins over any later record; otherwise the script's end.
     const child::Report* rep = nullptr;
@@ -48,6 +48,21 @@ Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int ini
         o.message = "the run exceeded security.execution.timeout_seconds (" +
                     std::to_string(policy.execution.timeout_seconds) + " s) and was killed with everything it started";
         log.security("high", "timeout", o.message);
+    } else if (limits.cpu_exceeded) {
+        // The parent killed the tree: the processes together used cpu_seconds (each under RLIMIT_CPU).
+        o.ended = "cpu_limit";
+        o.error = "killed by SIGKILL";
+        o.return_code = -SIGKILL;
+        o.exit_code = 128 + SIGKILL;
+        char m[200];
+        std::snprintf(m, sizeof m, "the run's processes together used its CPU limit (security.execution.cpu_seconds = %d; "
+                      "%.2f s of the tree's CPU) and were killed with everything they started",
+                      policy.execution.cpu_seconds, limits.cpu_at_kill);
+        o.message = m;
+        o.limit = "cpu_seconds";
+        o.limit_mechanism = held.cpu;
+        o.limit_observed = limits.cpu_at_kill;
+        log.security("high", "limit", o.message + " (" + held.cpu + ")");
     } else if (rep && rep->kind == child::Report::setup_failed) {
         o.ended = o.error = "setup_failed";
         o.return_code = o.exit_code = 125;
@@ -63,8 +78,17 @@ Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int ini
         o.exit_code = 128 + sig;
         o.error = std::string("killed by ") + signal_name(sig);
         const bool cpu_spent = ru.ru_utime.tv_sec + ru.ru_stime.tv_sec >= policy.execution.cpu_seconds;
-        if (sig == SIGXCPU || (sig == SIGKILL && cpu_spent)) {
+        if (sig == SIGKILL && limits.oom_kills > 0) {
+            o.ended = "memory_limit";
+            o.message = "the script was killed by the kernel's OOM killer: the run's processes together reached "
+                        "security.execution.memory_mb (" + std::to_string(policy.execution.memory_mb) + " MB)";
+            o.limit = "memory_mb";
+            o.limit_mechanism = held.memory;
+            log.security("high", "limit", o.message + " (" + held.memory + ")");
+        } else if (sig == SIGXCPU || (sig == SIGKILL && cpu_spent)) {
             o.ended = "cpu_limit";
+            o.limit = "cpu_seconds";
+            o.limit_mechanism = "RLIMIT_CPU";
             o.message = std::string("the script was killed by ") + signal_name(sig) +
                         ": it used its CPU limit (security.execution.cpu_seconds = " +
                         std::to_string(policy.execution.cpu_seconds) + ")";
@@ -74,11 +98,24 @@ Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int ini
             o.message = "the script was killed by the kernel (seccomp, SIGSYS): it made a forbidden system call";
             log.security("critical", "denied_by_kernel", o.message);
         } else if (sig == SIGXFSZ) {
+            o.limit = "file_size_mb";
+            o.limit_mechanism = "RLIMIT_FSIZE";
             o.message = "the script was killed by SIGXFSZ: it exceeded security.execution.file_size_mb";
             log.security("high", "limit", o.message);
         } else {
             o.message = std::string("the script was killed by ") + signal_name(sig);
         }
+    } else if (limits.oom_kills > 0) {
+        // cgroup v2's memory.oom.group: the OOM killer ended the whole run, its init included.
+        o.ended = "memory_limit";
+        o.error = "killed by SIGKILL";
+        o.return_code = -SIGKILL;
+        o.exit_code = 128 + SIGKILL;
+        o.message = "the run was killed by the kernel's OOM killer: its processes together reached "
+                    "security.execution.memory_mb (" + std::to_string(policy.execution.memory_mb) + " MB)";
+        o.limit = "memory_mb";
+        o.limit_mechanism = held.memory;
+        log.security("high", "limit", o.message + " (" + held.memory + ")");
     } else {
         o.ended = "init_died";
         o.error = "sandbox init died";
@@ -87,6 +124,17 @@ Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int ini
         o.message = std::string("the sandbox's init process ended without a report") +
                     (sig ? std::string(" (") + signal_name(sig) + ")" : "");
         log.security("critical", "init_died", o.message);
+    }
+    // Processes the OOM killer ended while the script itself went on (a forked child, say).
+    if (limits.oom_kills > 0 && o.ended != "memory_limit") {
+        if (o.limit.empty()) {
+            o.limit = "memory_mb";
+            o.limit_mechanism = held.memory;
+        }
+        log.security("high", "limit", std::to_string(limits.oom_kills) +
+                                          (limits.oom_kills == 1 ? " process" : " processes") +
+                                          " of the run killed by the kernel's OOM killer: the run's processes together "
+                                          "reached security.execution.memory_mb (" + held.memory + ")");
     }
     return o;
 }
