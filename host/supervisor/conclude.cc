@@ -91,6 +91,14 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
         .add_raw("kernel_trail", l.kernel.json());
     if (l.network)
         rec.add("connections_allowed", l.network->guard->allowed()).add("connections_denied", l.network->guard->denied());
+    rec.add_raw("limits", limits_json(policy, l.limits));
+    if (!out.limit.empty()) {
+        json::Object hit;
+        hit.add("limit", out.limit).add("held_by", out.limit_mechanism);
+        if (out.limit_observed >= 0) hit.add("observed", out.limit_observed);
+        rec.add_raw("limit_hit", hit.str());
+    }
+    if (seen.limit_events.oom_kills) rec.add("oom_kills", std::int64_t(seen.limit_events.oom_kills));
     if (seen.undelivered_bytes) rec.add("output_undelivered_bytes", std::int64_t(seen.undelivered_bytes));
     if (!out.error.empty()) rec.add("error", out.error);
     rec.add("sandbox_kills", std::int64_t(out.sandbox_kills));  // the sandbox's processes seccomp killed
@@ -192,11 +200,21 @@ void check_thresholds(RunSetup& run, double cpu_s, double mem_mb, double elapsed
 }
 
 int conclude(const Options& opts, RunSetup& run, Layers& l, Launched& launched, Observed& seen) {
-    const Outcome out = judge(seen.reports, seen.timed_out, seen.wait_status, seen.usage, run.policy, *run.log);
+    if (l.cgroup) seen.limit_events.oom_kills = l.cgroup->oom_kills();
+    const Outcome out = judge(seen.reports, seen.timed_out, seen.wait_status, seen.usage, run.policy, *run.log,
+                              seen.limit_events, l.limits);
     const std::vector<std::string> layers = layer_names(out.layers, launched.namespaces, l.landlock.abi);
     int exit_code = out.exit_code, return_code = out.return_code;
-    const Usage usage = usage_from(seen.usage, seen.io, seen.elapsed);
-    check_thresholds(run, usage.user_cpu_seconds + usage.system_cpu_seconds, usage.peak_memory_mb, seen.elapsed);
+    Usage usage = usage_from(seen.usage, seen.io, seen.elapsed);
+    if (l.cgroup) {
+        const bool v2 = l.cgroup->v2();
+        usage.take_cgroup(l.cgroup->peak_memory_mb(),
+                          v2 ? "cgroup v2 memory.peak"
+                             : "cgroup v1 memory.max_usage_in_bytes",
+                          l.cgroup->cpu_seconds(),
+                          v2 ? "the run's cgroup v2 cpu.stat usage_usec" : "the run's cgroup v1 cpuacct.usage");
+    }
+    check_thresholds(run, usage.tree_cpu_seconds, usage.peak_memory_mb, seen.elapsed);
     if (exit_code != 0)
         run.alerter->raise("run_failed", "the run failed: exit " + std::to_string(exit_code) + " (" + out.ended + ")",
                            exit_code, 0, /*to_stderr=*/false);
