@@ -214,6 +214,11 @@ int conclude(const Options& opts, RunSetup& run, Layers& l, Launched& launched, 
                           l.cgroup->cpu_seconds(),
                           v2 ? "the run's cgroup v2 cpu.stat usage_usec" : "the run's cgroup v1 cpuacct.usage");
     }
+    if (seen.limit_events.cpu_seen > usage.tree_cpu_seconds) {
+        // A tree killed before its init reaped it: its rusage lost the killed processes' CPU.
+        usage.tree_cpu_seconds = seen.limit_events.cpu_seen;
+        usage.cpu_source = "the parent's last check of the tree's CPU (" + l.limits.cpu.substr(0, l.limits.cpu.find(';')) + ")";
+    }
     check_thresholds(run, usage.tree_cpu_seconds, usage.peak_memory_mb, seen.elapsed);
     if (exit_code != 0)
         run.alerter->raise("run_failed", "the run failed: exit " + std::to_string(exit_code) + " (" + out.ended + ")",

@@ -25,6 +25,7 @@ LimitHolding limit_holding(const Policy& policy, const RunCgroup* cgroup, bool h
 struct LimitEvents {
     bool cpu_exceeded = false;   // the parent killed the run past cpu_seconds of the tree's CPU
     double cpu_at_kill = 0;      // the tree's CPU seconds the parent saw then
+    double cpu_seen = 0;         // the largest figure any check saw (a killed tree's reaped usage is lost)
     std::uint64_t oom_kills = 0; // processes of the run the kernel's OOM killer ended at memory_mb
 };
 

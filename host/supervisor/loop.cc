@@ -253,6 +253,7 @@ void Supervisor::check_cpu() {
     double cpu = 0;
     if (auto c = l_.limits.cpu_by_cgroup ? l_.cgroup->cpu_seconds() : std::nullopt) cpu = *c;
     else cpu = tree_cpu_seconds(pid_, cap);
+    seen_.limit_events.cpu_seen = std::max(seen_.limit_events.cpu_seen, cpu);
     if (cpu < double(run_.policy.execution.cpu_seconds)) return;
     seen_.limit_events.cpu_exceeded = true;
     seen_.limit_events.cpu_at_kill = cpu;
