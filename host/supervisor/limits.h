@@ -23,8 +23,12 @@ LimitHolding limit_holding(const Policy& policy, const RunCgroup* cgroup, bool h
 
 // What ended the run or held it at a limit, for the outcome and the record.
 struct LimitEvents {
-    bool cpu_exceeded = false;   // the parent killed the run past cpu_seconds of the tree's CPU
-    double cpu_at_kill = 0;      // the tree's CPU seconds the parent saw then
+    // The tree's CPU reached cpu_seconds: the parent sent SIGXCPU to each process of the run (as
+    // RLIMIT_CPU's soft limit does to one), and SIGKILL to the whole run one CPU second later (its hard
+    // limit) if it still ran.
+    bool cpu_exceeded = false;
+    bool cpu_killed = false;
+    double cpu_at_kill = 0;      // the tree's CPU seconds the parent saw at cpu_seconds
     double cpu_seen = 0;         // the largest figure any check saw (a killed tree's reaped usage is lost)
     std::uint64_t oom_kills = 0; // processes of the run the kernel's OOM killer ended at memory_mb
 };

@@ -244,20 +244,31 @@ void Supervisor::sample() {
 }
 
 // cpu_seconds for the whole tree (RLIMIT_CPU holds it per process only): the cgroup's counter, else the
-// tree summed from /proc, every kCpuCheckPeriod; past it the run is killed with everything it started.
+// tree summed from /proc, every kCpuCheckPeriod. At cpu_seconds every process of the run gets SIGXCPU, as
+// RLIMIT_CPU's soft limit gives one (a single busy process sees no difference); one CPU second later, as
+// its hard limit, SIGKILL ends the run with everything it started.
 void Supervisor::check_cpu() {
     const auto now = Clock::now();
-    if (now < next_cpu_check_ || exited_ || seen_.limit_events.cpu_exceeded || seen_.timed_out) return;
+    LimitEvents& le = seen_.limit_events;
+    if (now < next_cpu_check_ || exited_ || le.cpu_killed || seen_.timed_out) return;
     next_cpu_check_ = now + kCpuCheckPeriod;
     const int cap = run_.policy.execution.max_processes + 2;
+    std::vector<pid_t> members;
     double cpu = 0;
     if (auto c = l_.limits.cpu_by_cgroup ? l_.cgroup->cpu_seconds() : std::nullopt) cpu = *c;
-    else cpu = tree_cpu_seconds(pid_, cap);
-    seen_.limit_events.cpu_seen = std::max(seen_.limit_events.cpu_seen, cpu);
-    if (cpu < double(run_.policy.execution.cpu_seconds)) return;
-    seen_.limit_events.cpu_exceeded = true;
-    seen_.limit_events.cpu_at_kill = cpu;
-    kill_tree();
+    else cpu = tree_cpu_seconds(pid_, cap, &members);
+    le.cpu_seen = std::max(le.cpu_seen, cpu);
+    const double limit = double(run_.policy.execution.cpu_seconds);
+    if (!le.cpu_exceeded && cpu >= limit) {
+        le.cpu_exceeded = true;
+        le.cpu_at_kill = cpu;
+        if (l_.limits.cpu_by_cgroup || members.empty()) members = l_.cgroup ? l_.cgroup->pids() : members;
+        for (pid_t p : members)
+            if (p != pid_) kill(p, SIGXCPU);  // the init runs no script code
+    } else if (le.cpu_exceeded && cpu >= limit + 1) {
+        le.cpu_killed = true;
+        kill_tree();
+    }
 }
 
 // After the loop: the init reaped, the last records drained, the guard's last connects answered, and

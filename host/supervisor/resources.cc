@@ -77,7 +77,7 @@ double own_and_reaped_ticks(pid_t pid) {
 
 }  // namespace
 
-double tree_cpu_seconds(pid_t init, int max_processes) {
+double tree_cpu_seconds(pid_t init, int max_processes, std::vector<pid_t>* members) {
     static const double tick = double(sysconf(_SC_CLK_TCK));
     std::vector<pid_t> todo{init};
     double ticks = 0;
@@ -87,6 +87,7 @@ double tree_cpu_seconds(pid_t init, int max_processes) {
         const double t = own_and_reaped_ticks(p);
         if (t < 0) continue;
         ticks += t;
+        if (members) members->push_back(p);
         // Its children, thread by thread (/proc/<pid>/task/<tid>/children lists the ones each forked).
         const std::string task = "/proc/" + std::to_string(p) + "/task";
         DIR* d = opendir(task.c_str());

@@ -27,8 +27,9 @@ Sample sample_tree(const std::vector<pid_t>& pids);
 
 // The CPU time (user + system) of `init` and every live process below it, each with the children it has
 // reaped (cutime + cstime; orphans go to the init, which reaps them): the whole tree's CPU so far, for a
-// run without a cgroup's CPU counter. At most `max_processes` are read.
-double tree_cpu_seconds(pid_t init, int max_processes);
+// run without a cgroup's CPU counter. At most `max_processes` are read; `members`, if given, gets their
+// pids.
+double tree_cpu_seconds(pid_t init, int max_processes, std::vector<pid_t>* members = nullptr);
 
 struct Usage {
     double user_cpu_seconds = 0, system_cpu_seconds = 0, cpu_percent = 0, peak_memory_mb = 0;
