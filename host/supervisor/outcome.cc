@@ -48,16 +48,23 @@ Outcome judge(const std::vector<child::Report>& reports, bool timed_out, int ini
         o.message = "the run exceeded security.execution.timeout_seconds (" +
                     std::to_string(policy.execution.timeout_seconds) + " s) and was killed with everything it started";
         log.security("high", "timeout", o.message);
-    } else if (limits.cpu_exceeded) {
-        // The parent killed the tree: the processes together used cpu_seconds (each under RLIMIT_CPU).
+    } else if (limits.cpu_exceeded && !(rep && rep->kind == child::Report::setup_failed)) {
+        // The processes together used cpu_seconds (each under RLIMIT_CPU): the parent's SIGXCPU to each,
+        // then its SIGKILL to the run. The codes are the script's own end, if the init saw it.
         o.ended = "cpu_limit";
-        o.error = "killed by SIGKILL";
-        o.return_code = -SIGKILL;
-        o.exit_code = 128 + SIGKILL;
-        char m[200];
+        if (rep && WIFEXITED(rep->wait_status) && !limits.cpu_killed) {
+            o.return_code = o.exit_code = WEXITSTATUS(rep->wait_status);
+        } else {
+            const int sig = rep && WIFSIGNALED(rep->wait_status) && !limits.cpu_killed ? WTERMSIG(rep->wait_status) : SIGKILL;
+            o.error = std::string("killed by ") + signal_name(sig);
+            o.return_code = -sig;
+            o.exit_code = 128 + sig;
+        }
+        char m[300];
         std::snprintf(m, sizeof m, "the run's processes together used its CPU limit (security.execution.cpu_seconds = %d; "
-                      "%.2f s of the tree's CPU) and were killed with everything they started",
-                      policy.execution.cpu_seconds, limits.cpu_at_kill);
+                      "%.2f s of the tree's CPU): SIGXCPU to each of them%s",
+                      policy.execution.cpu_seconds, limits.cpu_at_kill,
+                      limits.cpu_killed ? ", then SIGKILL to everything it started a CPU second later" : "");
         o.message = m;
         o.limit = "cpu_seconds";
         o.limit_mechanism = held.cpu;
