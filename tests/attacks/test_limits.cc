@@ -149,13 +149,15 @@ int last_held_mb(const std::string& out) {
     return mb;
 }
 
-void check_cpu_kill(const Run& r, const std::string& mechanism_prefix) {
+// `exit_code`: 152 (SIGXCPU, the parent's at cpu_seconds of the tree) or 137 (its SIGKILL a CPU second
+// later, for a tree that ignores SIGXCPU).
+void check_cpu_kill(const Run& r, const std::string& mechanism_prefix, int exit_code = 152) {
     INFO(r.dump());
-    CHECK(r.o.exit_code == 137);
+    CHECK(r.o.exit_code == exit_code);
     CHECK(r.o.out.find("all burned") == std::string::npos);
     REQUIRE(r.record.is_object());
     CHECK(r.record["ended"] == "cpu_limit");
-    CHECK(r.record["exit_code"] == 137);
+    CHECK(r.record["exit_code"] == exit_code);
     REQUIRE(r.record.contains("limit_hit"));
     CHECK(r.record["limit_hit"]["limit"] == "cpu_seconds");
     CHECK(r.record["limit_hit"]["held_by"].get<std::string>().rfind(mechanism_prefix, 0) == 0);
@@ -163,7 +165,7 @@ void check_cpu_kill(const Run& r, const std::string& mechanism_prefix) {
     const double seen = r.record["limit_hit"]["observed"].get<double>();
     CHECK(seen >= 2.0);
     CHECK(seen < 2.6);
-    CHECK(r.record["resource_usage"]["tree_cpu_seconds"].get<double>() < 2.8);
+    CHECK(r.record["resource_usage"]["tree_cpu_seconds"].get<double>() < (exit_code == 152 ? 2.8 : 3.8));
     CHECK(r.o.err.find("used its CPU limit (security.execution.cpu_seconds = 2") != std::string::npos);
     CHECK(grep(r.security_log, "\"kind\":\"limit\"").size() == 1);
 }
@@ -224,6 +226,16 @@ TEST_CASE("attack: forked children burning CPU are killed near cpu_seconds of th
     Run r = sandboxed("attack/run_cpu.yml", kForkedCpu);
     if (!cpu_cgroup(r)) return;
     check_cpu_kill(r, "cgroup");
+}
+
+TEST_CASE("attack: forked children that ignore SIGXCPU are killed a CPU second past cpu_seconds", "[attack][limits]") {
+    std::string code = kForkedCpu;
+    code.replace(code.find("import os, time"), 15, "import os, signal, time\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)");
+    Run r = sandboxed("attack/run_cpu.yml", code);
+    if (!cpu_cgroup(r)) return;
+    check_cpu_kill(r, "cgroup", 137);
+    CHECK(r.record["resource_usage"]["tree_cpu_seconds"].get<double>() >= 3.0);
+    CHECK(r.o.err.find("then SIGKILL to everything it started") != std::string::npos);
 }
 
 TEST_CASE("attack: without a cgroup (unprivileged) the parent sums the tree's CPU and kills it near cpu_seconds", "[attack][limits]") {
