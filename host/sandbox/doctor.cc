@@ -167,18 +167,20 @@ std::vector<Probe> cgroup_probes() {
     return {v1, v2};
 }
 
-// The pids controller a run's cgroup is made in: v1's pids hierarchy (this process's own cgroup there)
-// or a v2 cgroup whose subtree offers pids, writable by this process.
-Probe pids_cgroup_probe() {
-    Probe p{"pids cgroup", false, ""};
+// A controller a run's cgroup is made in (pids, memory, cpuacct): v1's hierarchy of that name (this
+// process's own cgroup there) or a v2 cgroup whose subtree offers it (v2 keeps cpu.stat in every
+// cgroup), writable by this process. Without memory or cpuacct a run holds memory_mb and cpu_seconds by
+// other means (README "Limits of the whole run"): informational, never missing.
+Probe controller_probe(const std::string& ctrl) {
+    Probe p{ctrl + " cgroup", false, ""};
     std::istringstream cg(read_all("/proc/self/cgroup"));
     std::string line;
     while (std::getline(cg, line)) {
         auto a = line.find(':'), b = line.find(':', a + 1);
         if (a == std::string::npos || b == std::string::npos) continue;
         const std::string ctrls = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
-        if ((',' + ctrls + ',').find(",pids,") == std::string::npos) continue;
-        const std::string dir = "/sys/fs/cgroup/pids" + (path == "/" ? std::string() : path);
+        if ((',' + ctrls + ',').find("," + ctrl + ",") == std::string::npos) continue;
+        const std::string dir = "/sys/fs/cgroup/" + ctrl + (path == "/" ? std::string() : path);
         p.available = ::access(dir.c_str(), W_OK) == 0;
         p.detail = "cgroup v1 " + dir + (p.available ? " (writable)" : " (not writable: " + errname(errno) + ")");
         return p;
@@ -187,12 +189,13 @@ Probe pids_cgroup_probe() {
     for (std::istringstream again(read_all("/proc/self/cgroup")); std::getline(again, line);) {
         if (line.rfind("0::", 0) != 0) continue;
         const std::string dir = v2 + (line.substr(3) == "/" ? std::string() : line.substr(3));
-        if (read_all(dir + "/cgroup.subtree_control").find("pids") == std::string::npos) continue;
+        if (ctrl != "cpuacct" && read_all(dir + "/cgroup.subtree_control").find(ctrl) == std::string::npos) continue;
+        if (::access((dir + "/cgroup.procs").c_str(), F_OK) != 0) continue;  // not a v2 mount (v1 hybrid)
         p.available = ::access(dir.c_str(), W_OK) == 0;
         p.detail = "cgroup v2 " + dir + (p.available ? " (writable)" : " (not writable)");
         return p;
     }
-    p.detail = "no writable pids controller (cgroup v1 pids hierarchy, or a v2 cgroup delegating pids)";
+    p.detail = "no writable " + ctrl + " controller (cgroup v1 " + ctrl + " hierarchy, or a v2 cgroup delegating it)";
     return p;
 }
 
@@ -291,7 +294,7 @@ std::vector<Probe> probe_all() {
     out.push_back(landlock_probe());
     for (auto& p : seccomp_probes()) out.push_back(std::move(p));
     for (auto& p : cgroup_probes()) out.push_back(std::move(p));
-    out.push_back(pids_cgroup_probe());
+    for (const char* c : {"pids", "memory", "cpuacct"}) out.push_back(controller_probe(c));
     out.push_back(unprivileged_uid_probe());
     {
         const auto k = audit::kernel::availability();
