@@ -309,6 +309,14 @@ std::optional<double> RunCgroup::peak_memory_mb() const {
     return double(*b) / (1024.0 * 1024.0);
 }
 
+std::optional<double> RunCgroup::memory_mb() const {
+    if (memory_ < 0) return std::nullopt;
+    const Dir& d = dirs_[std::size_t(memory_)];
+    auto b = number_in(read_small(d.path + (d.v2 ? "/memory.current" : "/memory.usage_in_bytes")));
+    if (!b) return std::nullopt;
+    return double(*b) / (1024.0 * 1024.0);
+}
+
 std::uint64_t RunCgroup::oom_kills() const {
     if (memory_ < 0) return 0;
     const Dir& d = dirs_[std::size_t(memory_)];

@@ -55,6 +55,7 @@ public:
     // The kernel's own counters for the run (nullopt without the controller or when unreadable):
     std::optional<double> cpu_seconds() const;     // v1 cpuacct.usage, v2 cpu.stat usage_usec
     std::optional<double> peak_memory_mb() const;  // v1 memory.max_usage_in_bytes, v2 memory.peak
+    std::optional<double> memory_mb() const;       // now: v1 memory.usage_in_bytes, v2 memory.current
     std::uint64_t oom_kills() const;               // v1 memory.oom_control, v2 memory.events: oom_kill
     // How memory_mb is held, e.g. "cgroup v1 memory.limit_in_bytes + memory.memsw.limit_in_bytes".
     std::string memory_mechanism() const;

@@ -233,14 +233,24 @@ void Supervisor::drain() {
 void Supervisor::sample() {
     if (Clock::now() < next_sample_ || exited_) return;
     next_sample_ += sample_every_;
-    Sample s = sample_tree(l_.cgroup ? l_.cgroup->pids() : std::vector<pid_t>{pid_});
+    // The run's processes: its cgroup's list, else the init and everything below it.
+    std::vector<pid_t> members;
+    double tree_cpu = 0;
+    if (l_.cgroup && (l_.cgroup->has_pids() || l_.cgroup->has_cpu())) members = l_.cgroup->pids();
+    else tree_cpu = tree_cpu_seconds(pid_, run_.policy.execution.max_processes + 2, &members);
+    Sample s = sample_tree(members);
     seen_.peak_sample_rss = std::max(seen_.peak_sample_rss, s.rss_mb);
+    // CPU of the whole tree so far, reaped processes included; memory as the cgroup counts it.
+    if (auto c = l_.limits.cpu_by_cgroup ? l_.cgroup->cpu_seconds() : std::nullopt) tree_cpu = *c;
+    s.cpu_seconds = std::max(s.cpu_seconds, tree_cpu);
+    const std::optional<double> cg_mem = l_.cgroup ? l_.cgroup->memory_mb() : std::nullopt;
     const double elapsed_now = std::chrono::duration<double>(Clock::now() - run_.started).count();
     json::Object o;
     o.add("run_id", run_.log->run_id()).add("timestamp", iso_now()).add("elapsed_seconds", elapsed_now)
         .add("cpu_seconds", s.cpu_seconds).add("rss_mb", s.rss_mb).add("processes", s.processes);
+    if (cg_mem) o.add("cgroup_memory_mb", *cg_mem);
     run_.log->sample(o.str());
-    check_thresholds(run_, s.cpu_seconds, s.rss_mb, elapsed_now);
+    check_thresholds(run_, s.cpu_seconds, std::max(s.rss_mb, cg_mem.value_or(0)), elapsed_now);
 }
 
 // cpu_seconds for the whole tree (RLIMIT_CPU holds it per process only): the cgroup's counter, else the
