@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,6 +26,7 @@ struct Run {
     Outcome o;
     json record;
     std::string security_log;
+    std::string samples;  // resource_usage.log
     std::string dump() const {
         return "exit " + std::to_string(o.exit_code) + "\n--- stdout\n" + o.out + "--- stderr\n" + o.err +
                "--- record\n" + record.dump(1) + "\n--- security_events.log\n" + security_log;
@@ -34,6 +36,7 @@ struct Run {
 Run from(const Outcome& o, const LogDir& logs) {
     Run r;
     r.o = o;
+    r.samples = logs.read("resource_usage.log");
     auto recs = lines(logs.runs());
     if (!recs.empty()) r.record = json::parse(recs.back(), nullptr, false);
     r.security_log = logs.security();
@@ -259,4 +262,41 @@ TEST_CASE("limits: an unprivileged run under the default policy works and the re
     CHECK(held_by(r, "max_processes").rfind("RLIMIT_NPROC", 0) == 0);
     CHECK(!r.record.contains("limit_hit"));
     CHECK(!r.record["resource_usage"].contains("cgroup_peak_memory_mb"));
+}
+
+// The run's CPU so far in its last sample, taken after the child was reaped: the whole tree's, reaped
+// processes included (before: only the init was sampled without a cgroup, only the live processes with
+// one, so the child's CPU vanished from the samples once it ended).
+double last_sampled_cpu(const Run& r) {
+    double last = -1;
+    for (auto& l : lines(r.samples)) {
+        const json j = json::parse(l, nullptr, false);
+        if (j.is_object() && j.contains("cpu_seconds")) last = j["cpu_seconds"].get<double>();
+    }
+    return last;
+}
+
+const char* const kChildSpins = R"PY(
+import os, time
+if os.fork() == 0:
+    t = time.process_time()
+    while time.process_time() - t < 0.5:
+        pass
+    os._exit(0)
+os.wait()
+time.sleep(0.3)
+print("done", flush=True)
+)PY";
+
+TEST_CASE("limits: the samples count the whole tree's CPU, reaped children included", "[attack][limits]") {
+    Run r = sandboxed("attack/run_samples.yml", kChildSpins);
+    if (!sandbox_set_up(r.o)) return;
+    INFO(r.dump());
+    CHECK(r.o.out == "done\n");
+    CHECK(last_sampled_cpu(r) >= 0.45);
+    if (!can_run_unprivileged()) return;
+    Run u = unprivileged("attack/run_samples.yml", kChildSpins);
+    INFO(u.dump());
+    CHECK(u.o.out == "done\n");
+    CHECK(last_sampled_cpu(u) >= 0.45);
 }
