@@ -151,6 +151,12 @@ TEST_CASE("attack: a raw openat the hook never saw is in the kernel trail", "[at
     CHECK(out["stdout"].get<std::string>() == "openat -1 13\n");
     const json& kt = r.record["kernel_trail"];
     REQUIRE(kt["state"] == "collected");
+    if (kt.contains("kernel_records_lost")) {
+        // Another process of the host flooded the kernel's audit backlog meanwhile: the record says so.
+        WARN("the kernel's audit dropped records during this run: " << kt.dump());
+        CHECK(kt["complete"] == false);
+        return;
+    }
     CHECK(kt["landlock_denials"] == 1);
     CHECK(kt["complete"] == true);
     CHECK(kt["audit_session"].get<long>() > 0);
