@@ -81,8 +81,8 @@ std::optional<Record> parse(int type, std::string_view text) {
         if (body.empty()) break;
         const auto eq = body.find('=');
         const auto sp = body.find(' ');
-        if (eq == std::string_view::npos || (sp != std::string_view::npos && sp < eq)) {
-            // A word without a value (a message's free text): skip it.
+        if (eq == std::string_view::npos || eq == 0 || (sp != std::string_view::npos && sp < eq)) {
+            // A word without a value (a message's free text), or "=x" without a key: skip it.
             body.remove_prefix(sp == std::string_view::npos ? body.size() : sp + 1);
             continue;
         }
