@@ -1,5 +1,5 @@
 // Finding and reading the policy file: --policy, then $HIVE_POLICY, then scripts/config/security_policy.yml
-// searched upward from the run's cwd, then the built-in default.
+// searched upward from the script's directory (the cwd for -c, -m and stdin), then the built-in default.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -59,14 +59,14 @@ Result<Policy> load_policy_file(const std::string& path, const std::string& base
     return parse_policy(text, abs, base_dir);
 }
 
-Result<Policy> discover_policy(const std::string& explicit_path, const std::string& cwd) {
+Result<Policy> discover_policy(const std::string& explicit_path, const std::string& cwd, const std::string& search_from) {
     const std::string base = normalize_path(".", cwd);
     if (!explicit_path.empty()) return load_policy_file(normalize_path(explicit_path, base), base);
 
     const char* env = std::getenv("HIVE_POLICY");
     if (env != nullptr && env[0] != '\0') return load_policy_file(normalize_path(env, base), base);
 
-    for (std::string dir = base;;) {
+    for (std::string dir = search_from.empty() ? base : normalize_path(search_from, base);;) {
         std::string candidate = (dir == "/" ? "" : dir) + "/scripts/config/security_policy.yml";
         struct stat st {};
         if (::stat(candidate.c_str(), &st) == 0) return load_policy_file(candidate, base);

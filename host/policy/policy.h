@@ -103,7 +103,11 @@ Result<Policy> load_policy_file(const std::string& path, const std::string& base
 
 // Discovery, in order: `explicit_path` (--policy) if non-empty; then $HIVE_POLICY; then
 // scripts/config/security_policy.yml searched upward from `cwd`; then the built-in default.
-Result<Policy> discover_policy(const std::string& explicit_path, const std::string& cwd);
+// `search_from`: where scripts/config/security_policy.yml is searched upward from: the script's own
+// directory for a script file (a shebang script finds its project's policy wherever it is called
+// from), "" for the cwd (-c, -m, stdin). Relative paths in the policy still resolve against `cwd`.
+Result<Policy> discover_policy(const std::string& explicit_path, const std::string& cwd,
+                               const std::string& search_from = "");
 
 // The effective policy as YAML (every default filled in, every path absolute), for --check-policy.
 std::string to_yaml(const Policy& p);

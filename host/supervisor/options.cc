@@ -15,7 +15,8 @@ and import event recorded in a hash-chained audit trail.
 
 Options (before the script; everything after it goes to the script):
   --policy FILE        security policy (default: $HIVE_POLICY, then scripts/config/security_policy.yml
-                       searched upward from the working directory, then the built-in BIP-025 policy)
+                       searched upward from the script's directory, or the working directory for
+                       -c/-m/stdin, then the built-in BIP-025 policy)
   --log-dir DIR        audit log directory (default: $HIVE_LOG_DIR, else /var/log/hive-py as root,
                        else ${XDG_STATE_HOME:-~/.local/state}/hive-py); never inside a writable path
   --json               capture the script's output; print one JSON result object instead

@@ -1,9 +1,12 @@
 // Phase 1 of a run: everything that is the user's to fix, checked before anything is set up (exit 2):
 // the policy, the script, the run's plan, what the plan must not expose, the audit logs and their key.
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/trace.h"
@@ -54,6 +57,20 @@ Phase make_plan(RunSetup& run) {
     return std::nullopt;
 }
 
+// Where the policy is searched for: the real directory of a script file (as python3 puts it first on
+// sys.path), or of a directory run as __main__ its own; "" (the cwd) for -c, -m and stdin, or when the
+// script's path does not resolve (check_script then says why).
+std::string policy_search_dir(const ScriptSpec& spec, const std::string& cwd) {
+    if (spec.mode != ScriptSpec::Mode::file) return "";
+    char real[PATH_MAX];
+    if (!::realpath(normalize_path(spec.target, cwd).c_str(), real)) return "";
+    struct stat st {};
+    if (::stat(real, &st) == 0 && S_ISDIR(st.st_mode)) return real;
+    std::string r = real;
+    const auto slash = r.rfind('/');
+    return slash == 0 ? "/" : r.substr(0, slash);
+}
+
 }  // namespace
 
 Phase prepare(const Options& opts, RunSetup& run) {
@@ -62,7 +79,7 @@ Phase prepare(const Options& opts, RunSetup& run) {
     if (!getcwd(cwd, sizeof cwd)) return user_error(errno_error("getcwd", "the working directory").message);
     run.cwd = cwd;
     HIVE_MARK("p.run_script");
-    auto pol = discover_policy(opts.policy_path, run.cwd);
+    auto pol = discover_policy(opts.policy_path, run.cwd, policy_search_dir(opts.script, run.cwd));
     if (!pol) return user_error(pol.error().message);
     run.policy = std::move(*pol);
     run.strict = run.policy.enforcement == Enforcement::strict;

@@ -541,6 +541,37 @@ TEST_CASE("policy discovery: --policy, $HIVE_POLICY, scripts/config upward, buil
     CHECK(g.out.empty());
 }
 
+TEST_CASE("policy discovery: a script finds its own project's policy wherever it is called from", "[host][policy]") {
+    TempDir t;
+    const std::string project = t.file("proj/scripts/config/security_policy.yml",
+                                       "security:\n  execution:\n    cpu_seconds: 7\n");
+    const std::string caller = t.file("elsewhere/scripts/config/security_policy.yml",
+                                      "security:\n  execution:\n    cpu_seconds: 8\n");
+    const std::string code = "import resource; print(resource.getrlimit(resource.RLIMIT_CPU)[0])\n";
+    const std::string script = t.file("proj/scripts/tally.py", code);
+    // Called by a link from another directory (a ~/bin entry): the script's real directory counts, as
+    // for python3's sys.path[0].
+    std::filesystem::create_directories(t.path + "/bin");
+    std::filesystem::create_symlink(script, t.path + "/bin/tally");
+
+    for (const std::string& how : {script, t.path + "/bin/tally"}) {
+        Outcome o = hv({"--json", how}, in_dir(t.path + "/elsewhere"));
+        INFO(how << "\n" << describe(o));
+        CHECK(o.exit_code == 0);
+        CHECK(contains(o.out, "\"policy_source\":\"" + project + "\""));
+        CHECK(contains(o.out, "\"stdout\":\"7\\n\""));
+    }
+    // -c has no script directory: the cwd's policy, as before.
+    Outcome c = hv({"--json", "-c", code}, in_dir(t.path + "/elsewhere"));
+    INFO(describe(c));
+    CHECK(contains(c.out, "\"policy_source\":\"" + caller + "\""));
+    // A script outside any project with a policy gets the built-in default, even from a cwd that has one.
+    const std::string loose = t.file("loose/x.py", code);
+    Outcome l = hv({"--json", loose}, in_dir(t.path + "/elsewhere"));
+    INFO(describe(l));
+    CHECK(contains(l.out, "\"policy_source\":\"built-in default\""));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Usage errors: exit 2, one clear line
 // ---------------------------------------------------------------------------------------------------
