@@ -781,6 +781,10 @@ std::string import_refusal(std::string_view fullname) {
         return "hive-py: import of '" + std::string(fullname) + "' is refused by security.imports.deny";
     // Until learn_stdlib_names() (the interpreter's own start-up imports) everything is allowed.
     if (!g_stdlib_names || g_cfg->import_allow.count(top) || in_stdlib(top)) return {};
+    // sysconfig's build-time data (`_sysconfigdata__x86_64-linux-gnu` on Debian): part of the stdlib but
+    // not in sys.stdlib_module_names, and not a name imports.allow could hold (the '-'). Plain Python
+    // found on sys.path like any module: the extension and open_code checks still judge its file.
+    if (top.rfind("_sysconfigdata_", 0) == 0) return {};
     return "hive-py: import of '" + std::string(fullname) +
            "' is refused: not in the stdlib, the script's directory or security.imports.allow";
 }

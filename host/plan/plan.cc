@@ -36,6 +36,17 @@ const std::vector<SystemPath>& system_paths() {
         {"/etc/ld.so.cache", "the loader's cache", Access::read},
         {"/usr/share/zoneinfo", "time zones", Access::read},
         {"/etc/localtime", "time zones", Access::read},
+        // Secret-free system data the stdlib reads (#18): ssl's CA store and OpenSSL's configuration
+        // (never /etc/ssl/private: Landlock judges the file a link leads to, not the link), mimetypes,
+        // platform.freedesktop_os_release(), locale data. /usr/lib/ssl holds only links into /etc/ssl.
+        {"/etc/ssl/certs", "the CA certificates", Access::read},
+        {"/usr/share/ca-certificates", "the CA certificates", Access::read},
+        {"/etc/ssl/openssl.cnf", "OpenSSL's configuration", Access::read},
+        {"/etc/mime.types", "MIME types", Access::read},
+        {"/etc/os-release", "the OS's name", Access::read},
+        {"/usr/lib/os-release", "the OS's name", Access::read},
+        {"/usr/lib/locale", "locale data", Access::read},
+        {"/usr/share/locale", "locale data", Access::read},
         // NB: O_TRUNC on /dev/null needs Landlock's TRUNCATE, and Python's open(os.devnull, "w") uses it.
         {"/dev/null", "devices", Access::device_rw},
         {"/dev/zero", "devices", Access::read},
