@@ -166,6 +166,28 @@ print(os.path.getsize("/tmp/big") <= 4 << 20)
     CHECK(logs.security().find("the private /tmp reached its budget") != std::string::npos);
 }
 
+TEST_CASE("private tmp: creating files past execution.disk_inodes fails with ENOSPC", "[private_tmp]") {
+    LogDir logs;
+    PolicyDir pd;
+    TempDir cwd("/var/tmp/hive-test-cwd-XXXXXX");
+    const std::string pol = pd.file("p.yml", "security:\n  execution:\n    disk_inodes: 40\n");
+    const std::string code = R"PY(
+import errno
+n = 0
+try:
+    for n in range(100): open(f"/tmp/f{n}", "w").close()
+except OSError as e:
+    print("ENOSPC" if e.errno == errno.ENOSPC else e, 30 < n < 40)
+)PY";
+    auto r = hive({"--policy", pol, "--log-dir", logs.path, "-c", code}, {.cwd = cwd.path});
+    if (!sandbox_set_up(r)) return;
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "ENOSPC True\n");
+    CHECK(logs.runs().find("\"disk_inodes\":40,") != std::string::npos);
+    CHECK(logs.runs().find("\"full\":true") != std::string::npos);
+}
+
 TEST_CASE("private tmp: multiprocessing's Lock and Queue work with the private /dev/shm", "[private_tmp]") {
     LogDir logs;
     TempDir cwd("/var/tmp/hive-test-cwd-XXXXXX");
