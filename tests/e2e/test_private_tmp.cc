@@ -247,3 +247,26 @@ TEST_CASE("private tmp: without a mount namespace (best_effort) the record says 
                    "host's\"}") != std::string::npos);
     CHECK(rec.find("\"private_tmp\"") == std::string::npos);
 }
+
+TEST_CASE("private tmp: an unprivileged caller gets it too (its own user namespace)", "[private_tmp]") {
+    if (geteuid() != 0 || !exists("/usr/bin/setpriv")) {
+        WARN("SKIPPED: needs root to switch to an unprivileged user with setpriv(1)");
+        return;
+    }
+    TempDir logs("/var/tmp/hive-test-logs-XXXXXX");
+    TempDir cwd("/var/tmp/hive-test-cwd-XXXXXX");
+    for (const auto* d : {&logs.path, &cwd.path})
+        if (chown(d->c_str(), 65534, 65534) != 0) FAIL("chown " << *d);
+    const std::string code = "import tempfile, os, sqlite3\n"
+                             "with tempfile.TemporaryDirectory() as d:\n"
+                             "    c = sqlite3.connect(d + '/x.db'); c.execute('create table t(x)'); c.commit(); c.close()\n"
+                             "print('ok', os.stat('/tmp').st_uid == os.getuid())\n";
+    auto r = run({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", hive_bin(), "--log-dir",
+                  logs.path, "-c", code},
+                 {.cwd = cwd.path, .env_extra = {{"HOME", "/nonexistent"}}});
+    if (!sandbox_set_up(r)) return;
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "ok True\n");
+    CHECK(read_file(logs.path + "/execution_audit.log").find("\"tmp\":{\"private\":true,") != std::string::npos);
+}
