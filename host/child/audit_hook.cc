@@ -324,10 +324,15 @@ bool under(const std::string& path, const std::vector<std::string>& roots) {
 
 // In the run's private /tmp or /dev/shm, and not in a tree of the host bound into it.
 bool in_private(const Config& c, const std::string& p) {
-    return !p.empty() && under(p, c.scratch_paths) && !under(p, c.scratch_binds);
+    return c.scratch_mounted && !p.empty() && under(p, c.scratch_paths) && !under(p, c.scratch_binds);
 }
-bool may_write(const Config& c, const std::string& p) { return under(p, c.write_paths) || in_private(c, p); }
-bool may_read(const Config& c, const std::string& p) { return under(p, c.read_paths) || in_private(c, p); }
+// Without the private /tmp the policy's own grants of the host's /tmp apply.
+bool may_write(const Config& c, const std::string& p) {
+    return under(p, c.write_paths) || in_private(c, p) || (!c.scratch_mounted && under(p, c.hidden_write_paths));
+}
+bool may_read(const Config& c, const std::string& p) {
+    return under(p, c.read_paths) || in_private(c, p) || (!c.scratch_mounted && under(p, c.hidden_read_paths));
+}
 
 // ---- raising ----
 
@@ -775,13 +780,7 @@ PyObject* open_code(PyObject* path, void*) {
 
 }  // namespace
 
-void scratch_unavailable(Config& cfg) {
-    cfg.write_paths.insert(cfg.write_paths.end(), cfg.hidden_write_paths.begin(), cfg.hidden_write_paths.end());
-    cfg.read_paths.insert(cfg.read_paths.end(), cfg.hidden_read_paths.begin(), cfg.hidden_read_paths.end());
-    cfg.scratch_paths.clear();
-    cfg.scratch_binds.clear();
-    cfg.scratch_deletable = false;
-}
+void scratch_unavailable(Config& cfg) { cfg.scratch_mounted = false; }
 
 bool install(Config* cfg) {
     g_cfg = cfg;

@@ -37,8 +37,9 @@ struct Config {
     std::vector<std::string> scratch_binds;
     bool scratch_deletable = false;
     // The policy's grants of the host's /tmp or /dev/shm themselves, hidden by the private ones: they
-    // apply only if the init could not mount those (scratch_unavailable).
+    // apply only if the init could not mount those (scratch_unavailable clears scratch_mounted).
     std::vector<std::string> hidden_write_paths, hidden_read_paths;
+    bool scratch_mounted = true;
     bool network = false;           // allowed_domains non-empty
     std::unordered_set<std::string> allowed_hosts;  // the allowed domains and the addresses they resolved to
     std::vector<int> blocked_ports;
@@ -57,6 +58,7 @@ struct Config {
 };
 
 // The private /tmp could not be made (no mount namespace): /tmp is the host's, as the policy grants it.
+// Called in the sandbox's init: it allocates nothing.
 void scratch_unavailable(Config& cfg);
 
 // Install the hook and the open_code hook (before Py_Initialize*). `cfg` must outlive the interpreter.

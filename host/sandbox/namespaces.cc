@@ -93,28 +93,29 @@ Status set_mount_attr(int dfd, const char* path, unsigned flags, std::uint64_t s
 
 // The writable path as the plan opened it, opened again here without following links: -1 when it does
 // not exist (a missing allowed path stays missing, as in Landlock).
-Result<int> open_planned(const Plan::Mount& m) {
+Result<int> open_planned(const std::string& path, dev_t dev, ino_t ino, const char* what) {
     open_how how{};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int fd = int(syscall(SYS_openat2, AT_FDCWD, m.path.c_str(), &how, sizeof how));
+    int fd = int(syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how));
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) return -1;
-        return errno_error("openat2", m.path);
+        return errno_error("openat2", path);
     }
     struct stat st {};
     if (fstat(fd, &st) != 0) {
         const int e = errno;
         close(fd);
-        return Error::from_errno("fstat", m.path, e);
+        return Error::from_errno("fstat", path, e);
     }
-    if (st.st_dev != m.dev || st.st_ino != m.ino) {
+    if (st.st_dev != dev || st.st_ino != ino) {
         close(fd);
-        return Error{"writable path " + m.path + " is not the one the run was planned with (replaced meanwhile)",
+        return Error{std::string(what) + " " + path + " is not the one the run was planned with (replaced meanwhile)",
                      EXDEV};
     }
     return fd;
 }
+Result<int> open_planned(const Plan::Mount& m) { return open_planned(m.path, m.dev, m.ino, "writable path"); }
 
 // Everything read-only (EROFS for any write, chmod, utimes or xattr change), then the writable paths
 // made writable again: each is cloned onto itself (open_tree + move_mount on the fd opened above, so the
@@ -195,7 +196,7 @@ bool below(const char* path, const char* dir) {
 
 // A detached copy of the host's tree at `b.source` (the plan's object), made before the tmpfs hides it.
 Result<int> clone_planned(const Plan::Scratch::Bind& b) {
-    auto fd = open_planned(Plan::Mount{b.source, b.dev, b.ino, false});
+    auto fd = open_planned(b.source, b.dev, b.ino, "path to bind into the private /tmp");
     if (!fd) return fd.error();
     if (*fd < 0) return -1;  // gone meanwhile: nothing to bind, as for a missing grant
     int tree = int(syscall(SYS_open_tree, *fd, "", kOpenTreeClone | O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
@@ -241,8 +242,10 @@ Status private_tmp(const Plan::Scratch& sc, Finished& out) {
         return fail(errno_error("mount", std::string("tmpfs /tmp ") + opts));
     // One tmpfs, one budget: its directories tmp and shm become /tmp and /dev/shm (the bind mounts keep
     // its nosuid, nodev, noexec); its root stays hidden beneath.
-    for (const char* d : {"/tmp/tmp", "/tmp/shm"})
-        if (mkdir(d, 0700) != 0 || chmod(d, 01777) != 0) return fail(errno_error("mkdir", d));
+    for (const char* d : {"/tmp/tmp", "/tmp/shm"}) {
+        if (mkdir(d, 0700) != 0) return fail(errno_error("mkdir", d));
+        if (chmod(d, 01777) != 0) return fail(errno_error("chmod", d));  // as a /tmp is (umask aside)
+    }
     struct stat st {};
     const bool shm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode);
     for (auto [from, to] : {std::pair{"/tmp/shm", "/dev/shm"}, std::pair{"/tmp/tmp", "/tmp"}}) {
