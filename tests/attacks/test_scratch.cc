@@ -168,3 +168,33 @@ sc("tmp_truncate", 76, "/tmp/x", 0)
     CHECK(rec.find("\"delete\":false,\"why_blocked\":\"blocked_operations holds in it: "
                    "security.filesystem.allowed_paths[0] " + work.path + " lies inside it\"") != std::string::npos);
 }
+
+TEST_CASE("attack: with delete allowed a rename or link between two directories of a writable tree works, and still "
+          "not out of it (the script's own Landlock layer grants REFER beneath /)",
+          "[attack][fs][private_tmp]") {
+    TempDir t;  // the host's /tmp, the allowed path of ctypes_no_blocked_ops (private_tmp: false)
+    std::filesystem::create_directory(t.path + "/a");
+    std::filesystem::create_directory(t.path + "/b");
+    t.file("a/f", "F\n");
+    t.file("a/g", "G\n");
+    TempDir outside("/var/tmp/hive-attack-refer-XXXXXX");
+    LogDir logs;
+    const std::string code = "T = '" + t.path + "'\nV = '" + outside.path + "'\n" + std::string(kPrelude) + R"PY(
+sc("rename_dirs", 82, T + "/a/f", T + "/b/f")
+sc("link_dirs", 86, T + "/a/g", T + "/b/g")
+py("py_replace_dirs", lambda: os.replace(T + "/b/f", T + "/a/h"))
+sc("rename_out", 82, T + "/a/g", V + "/g")
+)PY";
+    auto o = hive({"--policy", policy_fixture("attack/ctypes_no_blocked_ops.yml"), "--log-dir", logs.path, "-c", code});
+    if (!sandbox_set_up(o)) return;
+    INFO(o.out << o.err);
+    REQUIRE(o.exit_code == 0);
+    for (const char* n : {"rename_dirs", "link_dirs", "py_replace_dirs"}) {
+        INFO(n);
+        CHECK(result(o, n) == std::pair<long, int>{0, 0});
+    }
+    CHECK(result(o, "rename_out").first == -1);  // EXDEV (another filesystem) or EACCES/EROFS
+    CHECK(read_file(t.path + "/a/h") == "F\n");
+    CHECK(read_file(t.path + "/b/g") == "G\n");
+    CHECK_FALSE(exists(outside.path + "/g"));
+}
