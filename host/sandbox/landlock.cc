@@ -156,9 +156,11 @@ Result<Prepared> prepare(const plan::Plan& plan, const Support& support) {
     // NB: a rule's rights hold for everything beneath it, through mount points too: a host tree bound
     // below /tmp would inherit them, so a writable one (which only Landlock keeps from deletion) takes
     // the tmpfs down to allowed_paths' rights (plan.tmp.deletable). Read-only binds are read-only mounts.
-    out.scratch_rights = plan.tmp.deletable ? handled & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
-                                                          LANDLOCK_ACCESS_FS_MAKE_BLOCK)
-                                            : rw;
+    // No IOCTL_DEV: the tmpfs is nodev, and a read-only host tree bound below it must not gain the right.
+    out.scratch_rights = (plan.tmp.deletable ? handled & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+                                                           LANDLOCK_ACCESS_FS_MAKE_BLOCK)
+                                             : rw) &
+                         ~LANDLOCK_ACCESS_FS_IOCTL_DEV;
     for (const plan::Grant& g : plan.grants) {
         if (g.scratch) continue;  // made in the init's mount namespace: its rule is added there (apply)
         std::uint64_t rights = kRead;
