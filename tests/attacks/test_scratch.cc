@@ -198,3 +198,39 @@ sc("rename_out", 82, T + "/a/g", V + "/g")
     CHECK(read_file(t.path + "/b/g") == "G\n");
     CHECK_FALSE(exists(outside.path + "/g"));
 }
+
+TEST_CASE("attack: the host's /tmp cannot be reached from the private one (/proc roots, .. out of a bind, raw opens)",
+          "[attack][fs][private_tmp]") {
+    TempDir host;  // in the host's /tmp: the script lives here, so it is bound into the private /tmp
+    const std::string name = "hive-privtmp-secret-" + std::to_string(getpid());
+    const std::string secret = "/tmp/" + name;  // the host's /tmp itself
+    if (FILE* f = std::fopen(secret.c_str(), "w")) {
+        std::fputs("HOST-SECRET\n", f);
+        std::fclose(f);
+    }
+    REQUIRE(read_file(secret) == "HOST-SECRET\n");
+    DataDir dd;
+    LogDir logs;
+    const std::string code = "N = '" + name + "'\nH = '" + host.path + "'\n" + std::string(kPrelude) + R"PY(
+for i, p in enumerate(["/tmp/" + N, "/proc/self/root/tmp/" + N, "/proc/1/root/tmp/" + N, H + "/../" + N,
+                       "/proc/self/cwd/../../tmp/" + N, "/dev/shm/../../tmp/" + N]):
+    sc(f"open{i}", 2, p, 0, 0)
+fd = os.open(H, os.O_RDONLY | os.O_DIRECTORY)
+sc("openat_dotdot", 257, fd, "../" + N, 0, 0)
+print("listing", N in os.listdir("/tmp"))
+)PY";
+    const std::string script = host.file("probe.py", code);
+    auto o = hive({"--policy", policy_fixture("attack/ctypes_private_tmp.yml"), "--log-dir", logs.path, script},
+                  {.cwd = dd.d.path});
+    if (!sandbox_set_up(o)) return;
+    INFO(o.out << o.err);
+    REQUIRE(o.exit_code == 0);
+    for (const char* n : {"open0", "open1", "open2", "open3", "open4", "open5", "openat_dotdot"}) {
+        INFO(n);
+        CHECK(result(o, n).first == -1);
+        CHECK((result(o, n).second == ENOENT || result(o, n).second == EACCES));
+    }
+    CHECK(o.out.find("listing False\n") != std::string::npos);
+    CHECK(o.out.find("HOST-SECRET") == std::string::npos);
+    unlink(secret.c_str());
+}
