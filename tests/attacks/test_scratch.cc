@@ -234,3 +234,31 @@ print("listing", N in os.listdir("/tmp"))
     CHECK(o.out.find("HOST-SECRET") == std::string::npos);
     unlink(secret.c_str());
 }
+
+TEST_CASE("attack: filling /tmp under the default policy stops at disk_mb, and the host's /tmp gets none of it",
+          "[attack][fs][private_tmp][limits]") {
+    TempDir cwd("/var/tmp/hive-attack-fill-XXXXXX");
+    LogDir logs;
+    const std::string tag = "hive-fill-" + std::to_string(getpid());
+    // Bounded: 4 files of 64 MB at most (the issue's 24 files held 1.5 GiB of the machine's /tmp).
+    const std::string code = "import errno, os\nTAG = '" + tag + R"PY('
+held = 0
+try:
+    for i in range(4):
+        with open(f"/tmp/{TAG}-{i}", "wb") as f:
+            for _ in range(64):
+                f.write(b"\0" * (1 << 20)); held += 1 << 20
+    print("no limit", held >> 20)
+except OSError as e:
+    print(errno.errorcode[e.errno], held >> 20)
+)PY";
+    auto o = hive({"--log-dir", logs.path, "-c", code}, {.cwd = cwd.path, .timeout_seconds = 60});
+    if (!sandbox_set_up(o)) return;
+    INFO(o.out << o.err);
+    for (int i = 0; i < 4; ++i) unlink(("/tmp/" + tag + "-" + std::to_string(i)).c_str());  // had it leaked
+    CHECK(o.exit_code == 0);
+    CHECK(o.out == "ENOSPC 100\n");
+    const std::string rec = logs.runs();
+    CHECK(rec.find("\"used_bytes\":104857600") != std::string::npos);
+    CHECK(rec.find("\"full\":true") != std::string::npos);
+}
