@@ -449,7 +449,9 @@ std::string absolute_at(const std::string& path, PyObject* dir_fd) {
 }
 
 // Inside the run's private /tmp or /dev/shm, where the run may remove and truncate what it made.
-bool in_scratch(const Config& c, const std::string& abs_path) { return c.scratch_deletable && in_private(c, abs_path); }
+bool in_scratch(const Config& c, const std::string& abs_path) {
+    return in_private(c, abs_path) && under(abs_path, c.scratch_deletable);
+}
 
 int decide_open(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "open")) return kNotMine;

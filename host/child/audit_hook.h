@@ -30,12 +30,12 @@ struct Config {
     std::vector<std::string> read_paths;   // may be read (system paths, read-only paths, script dir, write paths)
     BlockedOps blocked;
     // The run's private /tmp and /dev/shm: readable and writable but for the host's trees bound into them
-    // (`scratch_binds`, which write_paths and read_paths judge). With `scratch_deletable`, what
-    // blocked_operations names (delete, rename/replace, truncate) is allowed there: the run's own files,
-    // which the kernel lets it remove (Landlock's rule on the tmpfs).
+    // (`scratch_binds`, which write_paths and read_paths judge). Below `scratch_deletable` (/tmp, /dev/shm,
+    // or the scratch TMPDIR) what blocked_operations names (delete, rename/replace, truncate) is allowed:
+    // the run's own files, which the kernel lets it remove (Landlock's rule on the tmpfs).
     std::vector<std::string> scratch_paths;
     std::vector<std::string> scratch_binds;
-    bool scratch_deletable = false;
+    std::vector<std::string> scratch_deletable;
     // The policy's grants of the host's /tmp or /dev/shm themselves, hidden by the private ones: they
     // apply only if the init could not mount those (scratch_unavailable clears scratch_mounted).
     std::vector<std::string> hidden_write_paths, hidden_read_paths;

@@ -180,13 +180,15 @@ void plan_scratch_binds(Plan& p, const Policy& policy) {
     }
     std::sort(below.begin(), below.end(), [](const Grant* x, const Grant* y) { return x->path < y->path; });
     for (const Grant* g : below) {
-        if ((b.del || b.truncate) && g->access == Access::read_write && t.deletable) {
-            t.deletable = false;
-            t.why_not = g->key + " " + g->path + " lies inside it";
+        if ((b.del || b.truncate) && g->access == Access::read_write) {
+            const bool in_tmp = path_within(g->path, "/tmp");
+            if (t.deletable && t.shm_deletable) t.why_not = g->key + " " + g->path + " lies inside it";
+            (in_tmp ? t.deletable : t.shm_deletable) = false;
         }
         if (!t.binds.empty() && path_within(g->path, t.binds.back().path)) continue;  // carried by that bind
         t.binds.push_back({g->path, g->real, g->dev, g->ino, g->is_dir});
     }
+    if (!t.deletable) t.tmpdir = kBlockedTmpdir;
 }
 
 Status add_list(Plan& p, const std::vector<std::string>& paths, const std::string& key, Access access) {
@@ -337,8 +339,10 @@ std::string describe(const Plan& plan) {
         line("read", "/etc/resolv.conf", "security.network.allowed_domains (generated for the run)");
     }
     if (plan.tmp.on) {
-        if (!plan.tmp.deletable)
-            s += "#   (in the private /tmp and /dev/shm blocked_operations holds too: " + plan.tmp.why_not + ")\n";
+        if (!plan.tmp.deletable || !plan.tmp.shm_deletable)
+            s += std::string("#   (in the private ") + (plan.tmp.deletable ? "/dev/shm" : "/tmp") +
+                 " blocked_operations holds too: " + plan.tmp.why_not +
+                 (plan.tmp.deletable ? "" : "; the run's own files go to TMPDIR=" + plan.tmp.tmpdir) + ")\n";
         for (const auto& b : plan.tmp.binds) s += "#   (bound into the private /tmp: " + b.path + ")\n";
     } else {
         s += "#   (/tmp is the host's: security.filesystem.private_tmp is false)\n";

@@ -53,16 +53,23 @@ struct Grant {
 // The run's private /tmp and /dev/shm: one tmpfs of disk_mb, its two directories bound at /tmp and
 // /dev/shm. The host's grants below them (the script's directory in /tmp, a policy path there) are bound
 // into it at their place.
+// The run's scratch directory (TMPDIR) in the private /tmp when a protected host tree lies below /tmp.
+inline constexpr const char* kBlockedTmpdir = "/tmp/.hive-tmp";
+
 struct PrivateTmp {
     bool on = false;            // security.filesystem.private_tmp
     std::int64_t size_bytes = 0;
     std::int64_t inodes = 0;
-    // The run may delete, rename over and truncate its own files there (Landlock REMOVE_FILE, REMOVE_DIR,
+    // The run may delete, rename over and truncate its own files in /tmp (Landlock REMOVE_FILE, REMOVE_DIR,
     // REFER, TRUNCATE on the tmpfs), whatever blocked_operations says. False when a writable grant of the
-    // host lies below /tmp or /dev/shm: Landlock's rights hold for everything beneath a rule, so the tmpfs's
-    // rights would reach that tree too; then the tmpfs gets allowed_paths' rights. `why_not` says which.
+    // host with delete or truncate blocked lies below /tmp: Landlock's rights hold for everything beneath a
+    // rule, so the tmpfs's rights would reach that tree too; then /tmp gets allowed_paths' rights, and the
+    // run's scratch directory `tmpdir` (TMPDIR), below which nothing of the host's is bound, holds them
+    // instead. `why_not` says which grant. The same for /dev/shm (shm_deletable), which has no tmpdir.
     bool deletable = true;
+    bool shm_deletable = true;
     std::string why_not;
+    std::string tmpdir = "/tmp";  // TMPDIR: /tmp, or kBlockedTmpdir when !deletable
     // Grants of the host that lie below /tmp or /dev/shm and are bound into the private one (outermost
     // only: a recursive bind carries the ones beneath), as (path, dev, ino) for the init to check again.
     struct Bind {

@@ -157,10 +157,11 @@ Result<Prepared> prepare(const plan::Plan& plan, const Support& support) {
     // below /tmp would inherit them, so a writable one (which only Landlock keeps from deletion) takes
     // the tmpfs down to allowed_paths' rights (plan.tmp.deletable). Read-only binds are read-only mounts.
     // No IOCTL_DEV: the tmpfs is nodev, and a read-only host tree bound below it must not gain the right.
-    out.scratch_rights = (plan.tmp.deletable ? handled & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
-                                                           LANDLOCK_ACCESS_FS_MAKE_BLOCK)
-                                             : rw) &
-                         ~LANDLOCK_ACCESS_FS_IOCTL_DEV;
+    const std::uint64_t own = handled & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+                                          LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_IOCTL_DEV);
+    out.scratch_rights[0] = plan.tmp.deletable ? own : rw & own;
+    out.scratch_rights[1] = plan.tmp.shm_deletable ? own : rw & own;
+    out.scratch_rights[2] = own;  // the scratch directory: nothing of the host's lies below it
     for (const plan::Grant& g : plan.grants) {
         if (g.scratch) continue;  // made in the init's mount namespace: its rule is added there (apply)
         std::uint64_t rights = kRead;
@@ -213,10 +214,11 @@ Status apply(const Prepared& prepared, const int* scratch_fds, std::size_t n_scr
     for (std::size_t i = 0; i < n_scratch; ++i) {
         if (scratch_fds[i] < 0) continue;
         landlock_path_beneath_attr attr{};
-        attr.allowed_access = prepared.scratch_rights;
+        attr.allowed_access = prepared.scratch_rights[i < 3 ? i : 2];
         attr.parent_fd = scratch_fds[i];
         if (::syscall(__NR_landlock_add_rule, prepared.ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &attr, 0) != 0)
-            return errno_error("landlock_add_rule", i == 0 ? "the private /tmp" : "the private /dev/shm");
+            return errno_error("landlock_add_rule", i == 0 ? "the private /tmp" : i == 1 ? "the private /dev/shm"
+                                                                                        : "the private TMPDIR");
     }
     if (::syscall(__NR_landlock_restrict_self, prepared.ruleset.get(), 0) != 0) {
         // NB: no allocation on the success path; the error message is built only on failure, when the

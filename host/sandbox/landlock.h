@@ -27,7 +27,8 @@ struct Prepared {
     // The rights of the run's private /tmp and /dev/shm (plan::PrivateTmp), added in the init from fds it
     // opens after mounting them: everything but execution and device nodes, or allowed_paths' rights when
     // a writable tree of the host lies below them.
-    std::uint64_t scratch_rights = 0;
+    // [0] /tmp, [1] /dev/shm, [2] the scratch directory of a /tmp that cannot hold them (plan::PrivateTmp).
+    std::uint64_t scratch_rights[3] = {0, 0, 0};
 };
 
 // In the parent: create the ruleset and add one rule per grant of the plan, on the fd the plan opened.

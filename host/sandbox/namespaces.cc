@@ -274,6 +274,11 @@ Status private_tmp(const Plan::Scratch& sc, Finished& out) {
         out.scratch_fds[1] = open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (out.scratch_fds[1] < 0) return errno_error("open", "/dev/shm (private)");
     }
+    if (!sc.tmpdir.empty()) {
+        if (mkdir(sc.tmpdir.c_str(), 0700) != 0) return errno_error("mkdir", sc.tmpdir);
+        out.scratch_fds[2] = open(sc.tmpdir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (out.scratch_fds[2] < 0) return errno_error("open", sc.tmpdir);
+    }
     return {};
 }
 

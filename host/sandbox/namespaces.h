@@ -56,6 +56,7 @@ struct Plan {
     // below /tmp is made there, empty but for what is bound into it.
     struct Scratch {
         bool on = false;
+        std::string tmpdir;  // a scratch directory to make in the private /tmp (plan::PrivateTmp), or "" 
         long long size_bytes = 0, inodes = 0;
         struct Bind {
             std::string path;    // where it appears in the sandbox
@@ -73,7 +74,7 @@ struct Finished {
     bool proc_mounted = false;  // a fresh /proc could be mounted
     // The private /tmp and /dev/shm, O_PATH, opened after they were mounted (for their Landlock rule and
     // the init's final statfs); -1 when not made (no mount namespace, private_tmp false, no /dev/shm).
-    int scratch_fds[2] = {-1, -1};
+    int scratch_fds[3] = {-1, -1, -1};  // /tmp, /dev/shm, the scratch directory
 };
 
 // In the child, right after clone(): maps, mounts, hostname, then drop all capabilities.

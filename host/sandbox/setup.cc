@@ -22,8 +22,7 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
     namespaces::Finished fin;
     Status ns = namespaces::finish(plan.ns, fin);
     applied.proc_mounted = fin.proc_mounted;
-    applied.scratch_fds[0] = fin.scratch_fds[0];
-    applied.scratch_fds[1] = fin.scratch_fds[1];
+    for (int i = 0; i < 3; ++i) applied.scratch_fds[i] = fin.scratch_fds[i];
     HIVE_TRY(ns);
 
     // 3. no_new_privs before Landlock: landlock_restrict_self() refuses without it (EPERM) unless the
@@ -38,7 +37,7 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
     if (plan.landlock && plan.landlock->ruleset.valid()) {
         // The private /tmp and /dev/shm exist only in this mount namespace: their rules are added here,
         // from the fds opened after mounting them, into the ruleset the parent prepared.
-        HIVE_TRY(landlock::apply(*plan.landlock, applied.scratch_fds, 2));
+        HIVE_TRY(landlock::apply(*plan.landlock, applied.scratch_fds, 3));
         applied.landlock = true;
     }
 

@@ -81,8 +81,8 @@ json::Object tmp_record(RunSetup& run, const Observed& seen, std::uint32_t layer
     if (!(layers & child::layer_private_tmp))
         return o.add("private", false).add("why", "no mount namespace (enforcement: best_effort): /tmp is the host's");
     o.add("private", true).add("disk_mb", std::int64_t(t.size_bytes >> 20)).add("disk_inodes", std::int64_t(t.inodes))
-        .add("delete", t.deletable);
-    if (!t.deletable) o.add("why_blocked", "blocked_operations holds in it: " + t.why_not);
+        .add("delete", t.deletable).add("tmpdir", t.tmpdir);
+    if (!t.deletable || !t.shm_deletable) o.add("why_blocked", "blocked_operations holds in it: " + t.why_not);
     for (const child::Report& r : seen.reports) {
         if (r.kind != child::Report::script_ended || !r.tmp_valid) continue;
         const bool full = r.tmp_used_bytes >= r.tmp_size_bytes || r.tmp_used_inodes >= r.tmp_inodes;

@@ -28,7 +28,10 @@ hook::Config make_hook_config(const plan::Plan& plan, const std::vector<std::str
     for (const plan::Grant& g : plan.grants)
         if (g.scratch) hc.scratch_paths.push_back(g.path);
     for (const auto& b : plan.tmp.binds) hc.scratch_binds.push_back(b.path);
-    hc.scratch_deletable = plan.tmp.on && plan.tmp.deletable;
+    if (plan.tmp.on) {
+        hc.scratch_deletable.push_back(plan.tmp.tmpdir);  // /tmp, or the scratch directory below it
+        if (plan.tmp.shm_deletable) hc.scratch_deletable.push_back("/dev/shm");
+    }
     hc.network = !policy.network.allowed_domains.empty();
     hc.blocked_ports = policy.network.blocked_ports;
     for (auto& d : policy.network.allowed_domains) hc.allowed_hosts.insert(d);

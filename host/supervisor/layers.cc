@@ -120,6 +120,7 @@ void make_child_args(RunSetup& run, Layers& l) {
     ca.plan.ns.scratch.on = tmp.on;
     ca.plan.ns.scratch.size_bytes = tmp.size_bytes;
     ca.plan.ns.scratch.inodes = tmp.inodes;
+    if (tmp.tmpdir != "/tmp") ca.plan.ns.scratch.tmpdir = tmp.tmpdir;
     for (const auto& b : tmp.binds) ca.plan.ns.scratch.binds.push_back({b.path, b.source, b.dev, b.ino, b.is_dir});
     ca.spec = run.spec;
     ca.hook_cfg = &l.hook;
@@ -131,7 +132,7 @@ void make_child_args(RunSetup& run, Layers& l) {
             if (const char* v = std::getenv(name.c_str())) ca.env.push_back(name + "=" + v);
     // tempfile and the C library's temporary files go to the private /tmp (the init drops this where no
     // mount namespace could be had).
-    if (tmp.on) ca.env.push_back("TMPDIR=/tmp");
+    if (tmp.on) ca.env.push_back("TMPDIR=" + tmp.tmpdir);
 }
 
 }  // namespace
@@ -152,7 +153,7 @@ Phase prepare_layers(RunSetup& run, Layers& l) {
     // the script's first line (only the sandbox's init, which runs no script code, keeps it).
     // With a private /tmp the run deletes and renames its own files there: blocked `delete` is then held by
     // Landlock alone (no tree of the host has REMOVE_* or REFER), not by seccomp's refusal of every unlink.
-    const bool delete_by_landlock = run.plan.tmp.on && run.plan.tmp.deletable && l.landlock.ruleset.valid();
+    const bool delete_by_landlock = run.plan.tmp.on && l.landlock.ruleset.valid();
     auto sc = seccomp::prepare(run.plan, {l.ring->wake_fd()}, delete_by_landlock);
     if (!sc) return machine_error("seccomp: " + sc.error().message);
     l.seccomp = std::move(*sc);

@@ -137,7 +137,9 @@ print("left", sorted(os.listdir("/tmp")))
     dd.check_intact();
 }
 
-TEST_CASE("attack: a writable tree below /tmp keeps blocked_operations in the whole private /tmp", "[attack][fs][private_tmp]") {
+TEST_CASE("attack: a writable tree below /tmp keeps blocked_operations in /tmp itself, and the run's files go to a "
+          "TMPDIR below which nothing of the host's lies",
+          "[attack][fs][private_tmp]") {
     TempDir work;  // /tmp/hive-test-XXXXXX, bound into the private /tmp, writable, delete blocked
     work.file("victim.txt", "VICTIM\n");
     PolicyDir pd;
@@ -152,6 +154,15 @@ mk(W + "/new.txt"); print("created=0 0")
 mk("/tmp/x")
 sc("tmp_unlink", 87, "/tmp/x")
 sc("tmp_truncate", 76, "/tmp/x", 0)
+# The run's own files still come and go in TMPDIR, below which nothing of the host's is bound.
+import tempfile, sqlite3
+print(f"tmpdir={os.environ['TMPDIR']}")
+T = tempfile.mkdtemp()
+mk(T + "/y"); sc("tmpdir_unlink", 87, T + "/y")
+mk(T + "/z", "zz"); sc("tmpdir_truncate", 76, T + "/z", 0)
+c = sqlite3.connect(T + "/v.db"); c.execute("create table t(x)"); c.commit(); c.close()
+py("tmpdir_rmtree", lambda: __import__("shutil").rmtree(T))
+sc("tmpdir_itself", 84, os.environ["TMPDIR"])
 )PY";
     auto o = hive({"--policy", pol, "--log-dir", logs.path, "-c", code});
     if (!sandbox_set_up(o)) return;
@@ -162,10 +173,16 @@ sc("tmp_truncate", 76, "/tmp/x", 0)
     CHECK(result(o, "tmp_unlink").first == -1);  // the tmpfs's rule would reach the tree below it
     CHECK(result(o, "tmp_truncate") == std::pair<long, int>{-1, EACCES});
     CHECK(result(o, "created") == std::pair<long, int>{0, 0});
+    CHECK(o.out.find("tmpdir=/tmp/.hive-tmp\n") != std::string::npos);
+    for (const char* n : {"tmpdir_unlink", "tmpdir_truncate", "tmpdir_rmtree"}) {
+        INFO(n);
+        CHECK(result(o, n) == std::pair<long, int>{0, 0});
+    }
+    CHECK(result(o, "tmpdir_itself") == std::pair<long, int>{-1, EACCES});  // its entry is in /tmp itself
     CHECK(read_file(work.path + "/victim.txt") == "VICTIM\n");
     CHECK(exists(work.path + "/new.txt"));  // a bound tree of the host: what the run writes there stays
     const std::string rec = logs.runs();
-    CHECK(rec.find("\"delete\":false,\"why_blocked\":\"blocked_operations holds in it: "
+    CHECK(rec.find("\"delete\":false,\"tmpdir\":\"/tmp/.hive-tmp\",\"why_blocked\":\"blocked_operations holds in it: "
                    "security.filesystem.allowed_paths[0] " + work.path + " lies inside it\"") != std::string::npos);
 }
 
