@@ -83,6 +83,12 @@ json::Object tmp_record(RunSetup& run, const Observed& seen, std::uint32_t layer
     o.add("private", true).add("disk_mb", std::int64_t(t.size_bytes >> 20)).add("disk_inodes", std::int64_t(t.inodes))
         .add("delete", t.deletable).add("tmpdir", t.tmpdir);
     if (!t.deletable || !t.shm_deletable) o.add("why_blocked", "blocked_operations holds in it: " + t.why_not);
+    // A working directory in the host's /tmp that no grant brings along: the script saw it empty.
+    const std::string& cwd = run.cwd;
+    bool cwd_bound = false;
+    for (const auto& b : t.binds) cwd_bound = cwd_bound || path_within(cwd, b.path);
+    if ((path_within(cwd, "/tmp") || path_within(cwd, "/dev/shm")) && !cwd_bound)
+        o.add("cwd", "made empty in the private /tmp: the host's " + cwd + " is hidden");
     for (const child::Report& r : seen.reports) {
         if (r.kind != child::Report::script_ended || !r.tmp_valid) continue;
         const bool full = r.tmp_used_bytes >= r.tmp_size_bytes || r.tmp_used_inodes >= r.tmp_inodes;

@@ -61,6 +61,11 @@ with shelve.open(os.path.join(T, "shelf")) as s: s["proposal"] = {"yes": 3}
 with shelve.open(os.path.join(T, "shelf")) as s: print("shelve OK", s["proposal"])
 )PY";
 
+std::string last_record(const LogDir& logs) {
+    const auto l = lines(logs.runs());
+    return l.empty() ? "" : l.back();
+}
+
 }  // namespace
 
 TEST_CASE("private tmp: tempfile, sqlite3, os.replace, RotatingFileHandler and shelve work under the built-in default "
@@ -131,6 +136,16 @@ with tempfile.NamedTemporaryFile(dir="/tmp") as f: print("tmp writable")
     CHECK(r.exit_code == 0);
     CHECK(r.out == "42 ['main.py', 'sibling.py']\nTrue\nremove refused True\nwrite refused True\ntmp writable\n");
     CHECK(exists(script));
+    CHECK(logs.runs().find("\"cwd\":\"made empty") == std::string::npos);  // the cwd is the script's, bound
+    TempDir other;  // a working directory in the host's /tmp that nothing grants
+    other.file("notes.txt", "x");
+    auto c = hive({"--log-dir", logs.path, "-c", "import os; print(os.getcwd() == " + std::string("'") + other.path +
+                                                     "', os.listdir('.'))"},
+                  {.cwd = other.path});
+    INFO(c.out << c.err);
+    CHECK(c.out == "True []\n");
+    CHECK(last_record(logs).find("\"cwd\":\"made empty in the private /tmp: the host's " + other.path + " is hidden\"") !=
+          std::string::npos);
 }
 
 TEST_CASE("private tmp: a write past execution.disk_mb fails with ENOSPC and the record says so", "[private_tmp]") {
