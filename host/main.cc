@@ -9,6 +9,7 @@
 #include "policy/policy.h"
 #include "sandbox/identity.h"
 #include "sandbox/doctor.h"
+#include "sandbox/namespaces.h"
 #include "supervisor/options.h"
 #include "supervisor/preflight.h"
 #include "supervisor/supervisor.h"
@@ -46,6 +47,10 @@ int check_policy(const hive::Options& o, const char* cwd) {
     if (!placed.ok()) return fail(placed.error().message);
     std::fputs(hive::to_yaml(*p).c_str(), stdout);
     std::fputs(hive::plan::describe(*plan).c_str(), stdout);
+    // The private /tmp needs a mount namespace: without one a best_effort run gets the host's /tmp.
+    if (plan->tmp.on && !hive::namespaces::probe().mount)
+        std::fputs("#   (this machine offers no mount namespace: /tmp would be the host's, and only a best_effort "
+                   "policy runs at all)\n", stdout);
     // What the policy hands a root caller's script, and what the trail is worth under it: warnings on
     // stderr, the policy still valid.
     if (plan->ids.host_root)

@@ -322,6 +322,18 @@ bool under(const std::string& path, const std::vector<std::string>& roots) {
     return false;
 }
 
+// In the run's private /tmp or /dev/shm, and not in a tree of the host bound into it.
+bool in_private(const Config& c, const std::string& p) {
+    return c.scratch_mounted && !p.empty() && under(p, c.scratch_paths) && !under(p, c.scratch_binds);
+}
+// Without the private /tmp the policy's own grants of the host's /tmp apply.
+bool may_write(const Config& c, const std::string& p) {
+    return under(p, c.write_paths) || in_private(c, p) || (!c.scratch_mounted && under(p, c.hidden_write_paths));
+}
+bool may_read(const Config& c, const std::string& p) {
+    return under(p, c.read_paths) || in_private(c, p) || (!c.scratch_mounted && under(p, c.hidden_read_paths));
+}
+
 // ---- raising ----
 
 int refuse_permission(int err, const std::string& why, const std::string& path) {
@@ -397,13 +409,13 @@ constexpr int kNotMine = 1;  // a decide_* for another family of events: neither
 // operation blocked_operations names.
 int refuse_unwritable(const Config& c, PyObject* arg) {
     std::string path;
-    if (!text_of(arg, path) || under(absolute(path), c.write_paths)) return 0;
+    if (!text_of(arg, path) || may_write(c, absolute(path))) return 0;
     return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(path));
 }
 
 int refuse_unreadable(const Config& c, PyObject* arg) {
     std::string path;
-    if (!text_of(arg, path) || under(absolute(path), c.read_paths)) return 0;
+    if (!text_of(arg, path) || may_read(c, absolute(path))) return 0;
     return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", absolute(path));
 }
 
@@ -414,11 +426,47 @@ int refuse_blocked(bool blocked, const char* op, PyObject* arg) {
     return refuse_permission(EPERM, std::string("hive-py: '") + op + "' is in security.filesystem.blocked_operations", path);
 }
 
+// A path argument relative to a `dir_fd` argument (os.remove(name, dir_fd=fd), as shutil.rmtree calls
+// it): made absolute against that directory's path, read from /proc/self/fd (a readlink, which no layer
+// refuses). "" when it cannot be known.
+std::string fd_path(PyObject* fd_obj) {
+    const long fd = PyLong_CheckExact(fd_obj) ? PyLong_AsLong(fd_obj) : -1;
+    if (fd < 0) {
+        PyErr_Clear();
+        return "";
+    }
+    char link[64], dir[4096];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%ld", fd);
+    const ssize_t n = ::readlink(link, dir, sizeof dir - 1);
+    if (n <= 0 || dir[0] != '/') return "";
+    return std::string(dir, std::size_t(n));
+}
+
+std::string absolute_at(const std::string& path, PyObject* dir_fd) {
+    if (path.empty() || path[0] == '/' || !PyLong_CheckExact(dir_fd)) return absolute(path);
+    const std::string dir = fd_path(dir_fd);
+    return dir.empty() ? "" : absolute(dir + "/" + path);
+}
+
+// Inside the run's private /tmp or /dev/shm, where the run may remove and truncate what it made.
+bool in_scratch(const Config& c, const std::string& abs_path) {
+    return in_private(c, abs_path) && under(abs_path, c.scratch_deletable);
+}
+
 int decide_open(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "open")) return kNotMine;
     std::string path;
     if (!text_of(arg(0), path)) return 0;  // an fd, or a path object we cannot read without code
+    // NB: os.open's event carries no dir_fd (CPython 3.11 raises ("open", path, None, flags) for
+    // os.open(name, flags, dir_fd=fd), as shutil.rmtree calls it). A relative name that is nothing in the
+    // working directory may be such a call: the hook cannot tell, so it leaves that open to the kernel
+    // (Landlock judges the real path), rather than refuse it for a place it did not name.
+    const bool relative = !path.empty() && path[0] != '/';
     path = absolute(path);
+    struct stat st {};
+    if (relative && PyLong_CheckExact(arg(2)) && !(PyLong_AsLong(arg(2)) & O_CREAT) &&
+        ::lstat(path.c_str(), &st) != 0 && errno == ENOENT)
+        return 0;
     bool write = false;
     PyObject* mode = arg(1);
     if (PyUnicode_CheckExact(mode)) {
@@ -434,29 +482,32 @@ int decide_open(const Config& c, std::string_view ev, const EventArgs& arg) {
     // judged again by what was opened (open_code() below), whatever name led to them.
     if (under(path, c.denied_files))
         return refuse_import(path, "hive-py: this module is refused by security.imports.deny (" + path + ")");
-    if (write && !under(path, c.write_paths))
+    if (write && !may_write(c, path))
         return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", path);
-    if (!write && !under(path, c.read_paths))
+    if (!write && !may_read(c, path))
         return refuse_permission(EACCES, "hive-py: reading outside the paths security.filesystem allows", path);
     if (write && c.blocked.truncate && PyLong_CheckExact(flags) && (PyLong_AsLong(flags) & O_TRUNC) &&
-        access(path.c_str(), F_OK) == 0)
+        !in_scratch(c, path) && access(path.c_str(), F_OK) == 0)
         return refuse_permission(EPERM, "hive-py: 'truncate' is in security.filesystem.blocked_operations", path);
     return 0;
 }
 
-// Operations that remove a name: refused as a whole when 'delete' is blocked.
+// Operations that remove a name: refused as a whole when 'delete' is blocked, but in the private /tmp.
 int decide_remove(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.remove" || ev == "os.rmdir" || ev == "os.rename" || ev == "shutil.rmtree" || ev == "shutil.move")) return kNotMine;
-    std::string path;
+    std::string path, dst;
     text_of(arg(0), path);
-    if (c.blocked.del)
+    const bool two = ev == "os.rename" || ev == "shutil.move";
+    const bool has_dst = two && text_of(arg(1), dst);
+    // (path, dir_fd) for os.remove, os.rmdir, shutil.rmtree; (src, dst, src_dir_fd, dst_dir_fd) for os.rename.
+    const std::string abs = ev == "shutil.move" ? absolute(path) : absolute_at(path, arg(two ? 2 : 1));
+    const std::string abs_dst = !has_dst ? "" : ev == "os.rename" ? absolute_at(dst, arg(3)) : absolute(dst);
+    if (c.blocked.del && !(in_scratch(c, abs) && (!two || in_scratch(c, abs_dst))))
         return refuse_permission(EPERM, "hive-py: 'delete' is in security.filesystem.blocked_operations", path);
-    if (!path.empty() && !under(absolute(path), c.write_paths))
-        return refuse_permission(EACCES, "hive-py: changing files outside security.filesystem.allowed_paths",
-                                 absolute(path));
-    std::string dst;
-    if ((ev == "os.rename" || ev == "shutil.move") && text_of(arg(1), dst) && !under(absolute(dst), c.write_paths))
-        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", absolute(dst));
+    if (!path.empty() && !may_write(c, abs))
+        return refuse_permission(EACCES, "hive-py: changing files outside security.filesystem.allowed_paths", abs);
+    if (has_dst && !may_write(c, abs_dst))
+        return refuse_permission(EACCES, "hive-py: writing outside security.filesystem.allowed_paths", abs_dst);
     return 0;
 }
 
@@ -489,6 +540,9 @@ int decide_chown(const Config& c, std::string_view ev, const EventArgs& arg) {
 
 int decide_truncate(const Config& c, std::string_view ev, const EventArgs& arg) {
     if (!(ev == "os.truncate")) return kNotMine;
+    // (path or fd, length): os.truncate and os.ftruncate.
+    std::string path;
+    if (text_of(arg(0), path) ? in_scratch(c, absolute(path)) : in_scratch(c, fd_path(arg(0)))) return 0;
     return refuse_blocked(c.blocked.truncate, "truncate", arg(0));
 }
 
@@ -727,6 +781,8 @@ PyObject* open_code(PyObject* path, void*) {
 }
 
 }  // namespace
+
+void scratch_unavailable(Config& cfg) { cfg.scratch_mounted = false; }
 
 bool install(Config* cfg) {
     g_cfg = cfg;

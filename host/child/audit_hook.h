@@ -26,9 +26,20 @@ namespace hive::hook {
 
 struct Config {
     channel::Header* ring = nullptr;
-    std::vector<std::string> write_paths;  // may be written (policy allowed_paths)
+    std::vector<std::string> write_paths;  // may be written (policy allowed_paths; the private /tmp: below)
     std::vector<std::string> read_paths;   // may be read (system paths, read-only paths, script dir, write paths)
     BlockedOps blocked;
+    // The run's private /tmp and /dev/shm: readable and writable but for the host's trees bound into them
+    // (`scratch_binds`, which write_paths and read_paths judge). Below `scratch_deletable` (/tmp, /dev/shm,
+    // or the scratch TMPDIR) what blocked_operations names (delete, rename/replace, truncate) is allowed:
+    // the run's own files, which the kernel lets it remove (Landlock's rule on the tmpfs).
+    std::vector<std::string> scratch_paths;
+    std::vector<std::string> scratch_binds;
+    std::vector<std::string> scratch_deletable;
+    // The policy's grants of the host's /tmp or /dev/shm themselves, hidden by the private ones: they
+    // apply only if the init could not mount those (scratch_unavailable clears scratch_mounted).
+    std::vector<std::string> hidden_write_paths, hidden_read_paths;
+    bool scratch_mounted = true;
     bool network = false;           // allowed_domains non-empty
     std::unordered_set<std::string> allowed_hosts;  // the allowed domains and the addresses they resolved to
     std::vector<int> blocked_ports;
@@ -45,6 +56,10 @@ struct Config {
     // symlinked component), which the sandbox cannot write.
     std::string dynload_dir = "/usr/lib/python3.11/lib-dynload";
 };
+
+// The private /tmp could not be made (no mount namespace): /tmp is the host's, as the policy grants it.
+// Called in the sandbox's init: it allocates nothing.
+void scratch_unavailable(Config& cfg);
 
 // Install the hook and the open_code hook (before Py_Initialize*). `cfg` must outlive the interpreter.
 bool install(Config* cfg);

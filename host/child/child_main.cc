@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -88,6 +89,7 @@ std::uint32_t layer_bits(const sandbox::Applied& a, const sandbox::ChildPlan& p)
     if (a.landlock) b |= layer_landlock;
     if (a.seccomp) b |= layer_seccomp;
     if (a.proc_mounted) b |= layer_proc;
+    if (a.scratch_fds[0] >= 0) b |= layer_private_tmp;
     return b;
 }
 
@@ -156,6 +158,13 @@ void note_signaled(Report& r, pid_t pid, int sig) {
     }
     HIVE_MARK("i.reaped");
     getrusage(RUSAGE_CHILDREN, &r.usage);
+    if (struct statfs sf {}; applied.scratch_fds[0] >= 0 && fstatfs(applied.scratch_fds[0], &sf) == 0) {
+        r.tmp_valid = 1;
+        r.tmp_size_bytes = std::uint64_t(sf.f_blocks) * std::uint64_t(sf.f_bsize);
+        r.tmp_used_bytes = std::uint64_t(sf.f_blocks - sf.f_bfree) * std::uint64_t(sf.f_bsize);
+        r.tmp_inodes = sf.f_files;
+        r.tmp_used_inodes = sf.f_files - sf.f_ffree;
+    }
     r.io_valid = read_own_io(io_fd, r.io) ? 1 : 0;
     [[maybe_unused]] ssize_t n = write(a.report_fd, &r, sizeof r);
     HIVE_MARK("i.reported");
@@ -196,6 +205,8 @@ void init_main(const Args& a) {
     Status st = sandbox::apply_all(a.plan, applied, step);
     if (!st.ok()) report_failure(a.report_fd, step, st.error());
     HIVE_MARK("i.applied");
+    // No mount namespace (best_effort): /tmp is the host's, as the policy grants it, and the hook says so.
+    if (a.plan.ns.scratch.on && applied.scratch_fds[0] < 0 && a.hook_cfg) hook::scratch_unavailable(*a.hook_cfg);
     {
         Report ap;
         ap.kind = Report::applied;

@@ -38,6 +38,10 @@ struct Report {
     std::uint32_t sigsys = 0;
     std::int32_t first_signal = 0;
     std::int32_t first_pid = 0;
+    // script_ended: the private /tmp and /dev/shm (one tmpfs) after everything was reaped, by fstatfs:
+    // its size, bytes and inodes in use; tmp_valid 0 when there was none.
+    std::uint32_t tmp_valid = 0;
+    std::uint64_t tmp_size_bytes = 0, tmp_used_bytes = 0, tmp_inodes = 0, tmp_used_inodes = 0;
 
     void set_text(const char* s, const char* m) {
         std::strncpy(step, s, sizeof step - 1);
@@ -48,7 +52,7 @@ static_assert(sizeof(Report) <= PIPE_BUF, "a report must fit one atomic pipe wri
 
 enum Layer : std::uint32_t {
     layer_cgroup = 1, layer_rlimits = 2, layer_namespaces = 4, layer_no_new_privs = 8, layer_landlock = 16,
-    layer_seccomp = 32, layer_proc = 64,
+    layer_seccomp = 32, layer_proc = 64, layer_private_tmp = 128,
 };
 
 }  // namespace hive::child

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
 
 namespace hive::plan {
@@ -158,6 +159,49 @@ Status add(Plan& p, std::string path, std::string key, Access access, Origin ori
     return {};
 }
 
+// The private /tmp and /dev/shm (plan.h: PrivateTmp), planned once every grant is known.
+constexpr const char* kScratchRoots[] = {"/tmp", "/dev/shm"};
+
+void add_scratch(Plan& p, const Policy& policy) {
+    PrivateTmp& t = p.tmp;
+    t.on = true;
+    t.size_bytes = std::int64_t(policy.execution.disk_mb) << 20;
+    t.inodes = policy.execution.disk_inodes;
+    const std::string key = "security.filesystem.private_tmp: the run's own tmpfs (" +
+                            std::to_string(policy.execution.disk_mb) + " MB for /tmp and /dev/shm), gone with the run";
+    for (const char* root : kScratchRoots) {
+        Grant g;
+        g.path = g.real = root;
+        g.key = key;
+        g.access = Access::read_write;
+        g.origin = Origin::run;
+        g.exists = g.is_dir = g.scratch = true;
+        p.grants.push_back(std::move(g));
+    }
+}
+
+void plan_scratch_binds(Plan& p, const Policy& policy) {
+    PrivateTmp& t = p.tmp;
+    const BlockedOps& b = policy.filesystem.blocked;
+    std::vector<const Grant*> below;
+    for (const Grant& g : p.grants) {
+        if (g.scratch || !g.exists) continue;
+        for (const char* root : kScratchRoots)
+            if (g.path != root && path_within(g.path, root)) below.push_back(&g);
+    }
+    std::sort(below.begin(), below.end(), [](const Grant* x, const Grant* y) { return x->path < y->path; });
+    for (const Grant* g : below) {
+        if ((b.del || b.truncate) && g->access == Access::read_write) {
+            const bool in_tmp = path_within(g->path, "/tmp");
+            if (t.deletable && t.shm_deletable) t.why_not = g->key + " " + g->path + " lies inside it";
+            (in_tmp ? t.deletable : t.shm_deletable) = false;
+        }
+        if (!t.binds.empty() && path_within(g->path, t.binds.back().path)) continue;  // carried by that bind
+        t.binds.push_back({g->path, g->real, g->dev, g->ino, g->is_dir});
+    }
+    if (!t.deletable) t.tmpdir = kBlockedTmpdir;
+}
+
 Status add_list(Plan& p, const std::vector<std::string>& paths, const std::string& key, Access access) {
     for (std::size_t i = 0; i < paths.size(); ++i)
         HIVE_TRY(add(p, paths[i], key + "[" + std::to_string(i) + "]", access, Origin::policy));
@@ -169,6 +213,9 @@ const Grant* first_containing(const Plan& p, const std::string& path, bool writa
     const std::string real = real_or_same(lex);
     for (const Grant& g : p.grants) {
         if (writable && g.access != Access::read_write && g.access != Access::device_rw) continue;
+        // The private tmpfs hides the host's tree of that name and is gone with the run: it exposes no
+        // file of the host (and without a mount namespace it is not there at all).
+        if (g.scratch) continue;
         if (path_within(lex, g.path) || path_within(real, g.real) || path_within(real, g.path)) return &g;
     }
     return nullptr;
@@ -225,6 +272,7 @@ Result<Plan> make(const Policy& policy, const Invocation& inv) {
     p.key_file = policy.monitoring.hmac_key_file;
     for (const SystemPath& s : system_paths())
         HIVE_TRY(add(p, s.path, std::string("system: ") + s.why, s.access, Origin::system));
+    if (policy.filesystem.private_tmp) add_scratch(p, policy);
     if (!inv.script_path.empty()) {
         p.script_dir = dir_of(inv.script_path);
         HIVE_TRY(add(p, inv.script_path, "the script", Access::read, Origin::run));
@@ -239,6 +287,7 @@ Result<Plan> make(const Policy& policy, const Invocation& inv) {
                      Access::exec, Origin::system));
         HIVE_TRY(add_list(p, fs.exec_paths, "security.filesystem.exec_paths", Access::exec));
     }
+    if (p.tmp.on) plan_scratch_binds(p, policy);
     return p;
 }
 
@@ -291,12 +340,23 @@ std::string describe(const Plan& plan) {
         s += '\n';
     };
     for (const Grant& g : plan.grants) {
-        const std::string key = g.exists ? g.key : g.key + " (does not exist now)";
+        std::string key = g.exists ? g.key : g.key + " (does not exist now)";
+        if (plan.tmp.on && !g.scratch && (g.path == "/tmp" || g.path == "/dev/shm"))
+            key += " (the host's: hidden by the private one; used only where the machine offers no mount namespace)";
         line(g.access == Access::exec ? "exec" : g.access == Access::read ? "read" : "write", g.path, key);
     }
     if (plan.network == Network::brokered) {
         line("read", "/etc/hosts", "security.network.allowed_domains (generated for the run)");
         line("read", "/etc/resolv.conf", "security.network.allowed_domains (generated for the run)");
+    }
+    if (plan.tmp.on) {
+        if (!plan.tmp.deletable || !plan.tmp.shm_deletable)
+            s += std::string("#   (in the private ") + (plan.tmp.deletable ? "/dev/shm" : "/tmp") +
+                 " blocked_operations holds too: " + plan.tmp.why_not +
+                 (plan.tmp.deletable ? "" : "; the run's own files go to TMPDIR=" + plan.tmp.tmpdir) + ")\n";
+        for (const auto& b : plan.tmp.binds) s += "#   (bound into the private /tmp: " + b.path + ")\n";
+    } else {
+        s += "#   (/tmp is the host's: security.filesystem.private_tmp is false)\n";
     }
     if (plan.invocation.script_path.empty())
         s += "#   (a run of a script file may also read that file and its directory)\n";

@@ -44,6 +44,42 @@ struct Grant {
     ino_t ino = 0;
     std::string real;     // the path with every link resolved (== path for policy grants), for containment
     UniqueFd fd;          // O_PATH|O_CLOEXEC, opened once
+    // The run's private /tmp or /dev/shm (security.filesystem.private_tmp): a tmpfs the sandbox's init
+    // mounts in its own mount namespace, so nothing is opened here; its Landlock rule is added in the init
+    // from an fd opened after the mount (PrivateTmp).
+    bool scratch = false;
+};
+
+// The run's private /tmp and /dev/shm: one tmpfs of disk_mb, its two directories bound at /tmp and
+// /dev/shm. The host's grants below them (the script's directory in /tmp, a policy path there) are bound
+// into it at their place.
+// The run's scratch directory (TMPDIR) in the private /tmp when a protected host tree lies below /tmp.
+inline constexpr const char* kBlockedTmpdir = "/tmp/.hive-tmp";
+
+struct PrivateTmp {
+    bool on = false;            // security.filesystem.private_tmp
+    std::int64_t size_bytes = 0;
+    std::int64_t inodes = 0;
+    // The run may delete, rename over and truncate its own files in /tmp (Landlock REMOVE_FILE, REMOVE_DIR,
+    // REFER, TRUNCATE on the tmpfs), whatever blocked_operations says. False when a writable grant of the
+    // host with delete or truncate blocked lies below /tmp: Landlock's rights hold for everything beneath a
+    // rule, so the tmpfs's rights would reach that tree too; then /tmp gets allowed_paths' rights, and the
+    // run's scratch directory `tmpdir` (TMPDIR), below which nothing of the host's is bound, holds them
+    // instead. `why_not` says which grant. The same for /dev/shm (shm_deletable), which has no tmpdir.
+    bool deletable = true;
+    bool shm_deletable = true;
+    std::string why_not;
+    std::string tmpdir = "/tmp";  // TMPDIR: /tmp, or kBlockedTmpdir when !deletable
+    // Grants of the host that lie below /tmp or /dev/shm and are bound into the private one (outermost
+    // only: a recursive bind carries the ones beneath), as (path, dev, ino) for the init to check again.
+    struct Bind {
+        std::string path;    // where it appears in the sandbox (the grant's path)
+        std::string source;  // the host's object, every link resolved (the grant's real path)
+        dev_t dev = 0;
+        ino_t ino = 0;
+        bool is_dir = true;
+    };
+    std::vector<Bind> binds;
 };
 
 // The invocation: where hive-py runs and what it runs.
@@ -83,6 +119,7 @@ struct Plan {
     // the network allow-list's hosts file and resolv.conf.
     std::vector<std::pair<std::string, std::string>> binds;
     std::string script_dir;  // "" unless a script file runs
+    PrivateTmp tmp;
     // Where the run writes its trail (--log-dir, $HIVE_LOG_DIR, ... resolved) and the key that signs it.
     std::string log_dir;
     std::string key_file;

@@ -42,6 +42,8 @@ struct Policy {
         int file_size_mb;         // RLIMIT_FSIZE
         int max_processes;        // processes and threads of one run (pids cgroup / RLIMIT_NPROC)
         int max_open_files;       // RLIMIT_NOFILE (ours)
+        int disk_mb;              // size of the run's private /tmp and /dev/shm together (tmpfs size=, ours)
+        int disk_inodes;          // files, directories and links there (tmpfs nr_inodes=, ours)
         bool allow_subprocess;    // execve allowed at all (ours)
         std::vector<std::string> env_passthrough;  // variable names copied into the script's env (ours)
     } execution;
@@ -50,6 +52,7 @@ struct Policy {
         std::vector<std::string> allowed_paths;    // read-write, absolute, normalised
         std::vector<std::string> read_only_paths;  // extra read-only paths (ours), absolute
         std::vector<std::string> exec_paths;       // programs the script may execve (ours; needs allow_subprocess)
+        bool private_tmp;                          // /tmp and /dev/shm: a tmpfs of the run's own (ours)
         BlockedOps blocked;                        // from blocked_operations
     } filesystem;
 

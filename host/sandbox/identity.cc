@@ -44,6 +44,9 @@ std::vector<std::string> root_exposure_warnings(const Policy& policy) {
     const std::string lead = "run by root: security.filesystem.";
     for (const auto& p : policy.filesystem.allowed_paths) {
         const std::string key = lead + "allowed_paths: " + p + ": ";
+        // The run's own /tmp and /dev/shm (private_tmp) are no one else's: nothing the script leaves there
+        // outlives the run. What lies below them is the host's, bound in, and warned of as such.
+        if (policy.filesystem.private_tmp && (p == "/tmp" || p == "/dev/shm")) continue;
         // /dev/shm before /dev: a shared directory, not the device nodes.
         if (const char* t = first_met(p, kSharedTmp, true)) {
             out.push_back(key + how(p, t, "shared by every user") +

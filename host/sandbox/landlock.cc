@@ -152,7 +152,18 @@ Result<Prepared> prepare(const plan::Plan& plan, const Support& support) {
     if (fs.blocked.del)  // a rename removes a name from its source directory (and the target's, if replaced)
         rw &= ~(LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REFER);
     if (fs.blocked.truncate) rw &= ~LANDLOCK_ACCESS_FS_TRUNCATE;
+    // The private /tmp and /dev/shm: what the run makes there is its own to delete, rename or truncate.
+    // NB: a rule's rights hold for everything beneath it, through mount points too: a host tree bound
+    // below /tmp would inherit them, so a writable one (which only Landlock keeps from deletion) takes
+    // the tmpfs down to allowed_paths' rights (plan.tmp.deletable). Read-only binds are read-only mounts.
+    // No IOCTL_DEV: the tmpfs is nodev, and a read-only host tree bound below it must not gain the right.
+    const std::uint64_t own = handled & ~(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+                                          LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_IOCTL_DEV);
+    out.scratch_rights[0] = plan.tmp.deletable ? own : rw & own;
+    out.scratch_rights[1] = plan.tmp.shm_deletable ? own : rw & own;
+    out.scratch_rights[2] = own;  // the scratch directory: nothing of the host's lies below it
     for (const plan::Grant& g : plan.grants) {
+        if (g.scratch) continue;  // made in the init's mount namespace: its rule is added there (apply)
         std::uint64_t rights = kRead;
         switch (g.access) {
             case plan::Access::read: rights = kRead; break;
@@ -176,10 +187,19 @@ Result<Prepared> prepare(const plan::Plan& plan, const Support& support) {
 Result<UniqueFd> prepare_script_scope(const Support& support) {
     if (support.abi < 6) return UniqueFd();
     RulesetAttr attr{};
+    attr.handled_access_fs = LANDLOCK_ACCESS_FS_REFER;
     attr.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
     long rfd = ::syscall(__NR_landlock_create_ruleset, &attr, attr_size(6), 0);
     if (rfd < 0) return errno_error("landlock_create_ruleset", "script scope");
-    return UniqueFd(static_cast<int>(rfd));
+    UniqueFd ruleset(static_cast<int>(rfd));
+    UniqueFd root(::open("/", O_PATH | O_CLOEXEC | O_DIRECTORY));
+    if (!root.valid()) return errno_error("open", "/ (script scope)");
+    landlock_path_beneath_attr rule{};
+    rule.allowed_access = LANDLOCK_ACCESS_FS_REFER;
+    rule.parent_fd = root.get();
+    if (::syscall(__NR_landlock_add_rule, ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0)
+        return errno_error("landlock_add_rule", "/ REFER (script scope)");
+    return ruleset;
 }
 
 Status apply_fd(int ruleset_fd) {
@@ -189,8 +209,17 @@ Status apply_fd(int ruleset_fd) {
     return {};
 }
 
-Status apply(const Prepared& prepared) {
+Status apply(const Prepared& prepared, const int* scratch_fds, std::size_t n_scratch) {
     if (!prepared.ruleset.valid()) return {};  // Landlock unavailable: the driver decides whether that is fatal
+    for (std::size_t i = 0; i < n_scratch; ++i) {
+        if (scratch_fds[i] < 0) continue;
+        landlock_path_beneath_attr attr{};
+        attr.allowed_access = prepared.scratch_rights[i < 3 ? i : 2];
+        attr.parent_fd = scratch_fds[i];
+        if (::syscall(__NR_landlock_add_rule, prepared.ruleset.get(), LANDLOCK_RULE_PATH_BENEATH, &attr, 0) != 0)
+            return errno_error("landlock_add_rule", i == 0 ? "the private /tmp" : i == 1 ? "the private /dev/shm"
+                                                                                        : "the private TMPDIR");
+    }
     if (::syscall(__NR_landlock_restrict_self, prepared.ruleset.get(), 0) != 0) {
         // NB: no allocation on the success path; the error message is built only on failure, when the
         // child is about to report and exit anyway.

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <string>
+#include <utility>
 
 namespace hive::namespaces {
 
@@ -91,28 +93,29 @@ Status set_mount_attr(int dfd, const char* path, unsigned flags, std::uint64_t s
 
 // The writable path as the plan opened it, opened again here without following links: -1 when it does
 // not exist (a missing allowed path stays missing, as in Landlock).
-Result<int> open_planned(const Plan::Mount& m) {
+Result<int> open_planned(const std::string& path, dev_t dev, ino_t ino, const char* what) {
     open_how how{};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-    int fd = int(syscall(SYS_openat2, AT_FDCWD, m.path.c_str(), &how, sizeof how));
+    int fd = int(syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof how));
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR) return -1;
-        return errno_error("openat2", m.path);
+        return errno_error("openat2", path);
     }
     struct stat st {};
     if (fstat(fd, &st) != 0) {
         const int e = errno;
         close(fd);
-        return Error::from_errno("fstat", m.path, e);
+        return Error::from_errno("fstat", path, e);
     }
-    if (st.st_dev != m.dev || st.st_ino != m.ino) {
+    if (st.st_dev != dev || st.st_ino != ino) {
         close(fd);
-        return Error{"writable path " + m.path + " is not the one the run was planned with (replaced meanwhile)",
+        return Error{std::string(what) + " " + path + " is not the one the run was planned with (replaced meanwhile)",
                      EXDEV};
     }
     return fd;
 }
+Result<int> open_planned(const Plan::Mount& m) { return open_planned(m.path, m.dev, m.ino, "writable path"); }
 
 // Everything read-only (EROFS for any write, chmod, utimes or xattr change), then the writable paths
 // made writable again: each is cloned onto itself (open_tree + move_mount on the fd opened above, so the
@@ -163,6 +166,122 @@ Status read_only_tree(const std::vector<Plan::Mount>& writable) {
     return {};
 }
 
+// `path`'s missing directories made in the tree as it is now mounted (the private /tmp), then the last
+// component: a directory, or an empty file to bind a file onto.
+Status make_mountpoint(const char* path, bool is_dir) {
+    char buf[4096];
+    const std::size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return Error{"mount point too long", ENAMETOOLONG};
+    memcpy(buf, path, n + 1);
+    for (std::size_t i = 1; i < n; ++i) {
+        if (buf[i] != '/') continue;
+        buf[i] = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errno_error("mkdir", buf);
+        buf[i] = '/';
+    }
+    if (is_dir) {
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errno_error("mkdir", buf);
+        return {};
+    }
+    int fd = open(buf, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return errno_error("open", std::string(buf) + ", O_CREAT");
+    close(fd);
+    return {};
+}
+
+bool below(const char* path, const char* dir) {
+    const std::size_t n = strlen(dir);
+    return strncmp(path, dir, n) == 0 && path[n] == '/';
+}
+
+// A detached copy of the host's tree at `b.source` (the plan's object), made before the tmpfs hides it.
+Result<int> clone_planned(const Plan::Scratch::Bind& b) {
+    auto fd = open_planned(b.source, b.dev, b.ino, "path to bind into the private /tmp");
+    if (!fd) return fd.error();
+    if (*fd < 0) return -1;  // gone meanwhile: nothing to bind, as for a missing grant
+    int tree = int(syscall(SYS_open_tree, *fd, "", kOpenTreeClone | O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE));
+    const int e = errno;
+    close(*fd);
+    if (tree < 0) return Error::from_errno("open_tree", b.source, e);
+    return tree;
+}
+
+Status move_tree(int tree, const char* to) {
+    if (syscall(SYS_move_mount, tree, "", AT_FDCWD, to, kMoveMountFEmptyPath) != 0) return errno_error("move_mount", to);
+    return {};
+}
+
+// The private /tmp and /dev/shm (namespaces.h: Scratch), once the tree is read-only (read_only_tree):
+// the host's trees below them are cloned first (the clones keep the mount flags read_only_tree gave
+// them: read-only, or a writable grant's own mount), then the tmpfs hides the host's /tmp.
+Status private_tmp(const Plan::Scratch& sc, Finished& out) {
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd)) return errno_error("getcwd", "");
+    if (sc.binds.size() > kMaxWritable) return Error{"more than 128 paths to bind into the private /tmp", E2BIG};
+    int trees[kMaxWritable];
+    std::size_t n = 0;
+    auto close_all = [&] {
+        for (std::size_t i = 0; i < n; ++i)
+            if (trees[i] >= 0) close(trees[i]);
+    };
+    for (const auto& b : sc.binds) {
+        auto t = clone_planned(b);
+        if (!t) {
+            close_all();
+            return t.error();
+        }
+        trees[n++] = *t;
+    }
+    auto fail = [&](Status st) {
+        close_all();
+        return st;
+    };
+    char opts[96];
+    snprintf(opts, sizeof opts, "size=%lld,nr_inodes=%lld,mode=0755", sc.size_bytes, sc.inodes);
+    if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) != 0)
+        return fail(errno_error("mount", std::string("tmpfs /tmp ") + opts));
+    // One tmpfs, one budget: its directories tmp and shm become /tmp and /dev/shm (the bind mounts keep
+    // its nosuid, nodev, noexec); its root stays hidden beneath.
+    for (const char* d : {"/tmp/tmp", "/tmp/shm"}) {
+        if (mkdir(d, 0700) != 0) return fail(errno_error("mkdir", d));
+        if (chmod(d, 01777) != 0) return fail(errno_error("chmod", d));  // as a /tmp is (umask aside)
+    }
+    struct stat st {};
+    const bool shm = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode);
+    for (auto [from, to] : {std::pair{"/tmp/shm", "/dev/shm"}, std::pair{"/tmp/tmp", "/tmp"}}) {
+        if (!shm && to[1] == 'd') continue;
+        int t = int(syscall(SYS_open_tree, AT_FDCWD, from, kOpenTreeClone | O_CLOEXEC));
+        if (t < 0) return fail(errno_error("open_tree", from));
+        Status moved = move_tree(t, to);
+        close(t);
+        if (!moved.ok()) return fail(moved);
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        if (trees[i] < 0) continue;
+        const auto& b = sc.binds[i];
+        if (Status m = make_mountpoint(b.path.c_str(), b.is_dir); !m.ok()) return fail(m);
+        if (Status m = move_tree(trees[i], b.path.c_str()); !m.ok()) return fail(m);
+    }
+    close_all();
+    // A working directory below them is made anew (empty but for what is bound into it) and entered: the
+    // old one is the host's, and a relative path must not reach the host's /tmp through it.
+    if (below(cwd, "/tmp") || (shm && below(cwd, "/dev/shm")))
+        if (Status m = make_mountpoint(cwd, true); !m.ok()) return m;
+    if (chdir(cwd) != 0) return errno_error("chdir", cwd);
+    out.scratch_fds[0] = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (out.scratch_fds[0] < 0) return errno_error("open", "/tmp (private)");
+    if (shm) {
+        out.scratch_fds[1] = open("/dev/shm", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (out.scratch_fds[1] < 0) return errno_error("open", "/dev/shm (private)");
+    }
+    if (!sc.tmpdir.empty()) {
+        if (mkdir(sc.tmpdir.c_str(), 0700) != 0) return errno_error("mkdir", sc.tmpdir);
+        out.scratch_fds[2] = open(sc.tmpdir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (out.scratch_fds[2] < 0) return errno_error("open", sc.tmpdir);
+    }
+    return {};
+}
+
 }  // namespace
 
 Status drop_capabilities() {
@@ -181,7 +300,8 @@ Status drop_capabilities() {
     return {};
 }
 
-Status finish(const Plan& plan, bool& proc_mounted) {
+Status finish(const Plan& plan, Finished& out) {
+    bool& proc_mounted = out.proc_mounted;
     proc_mounted = false;
     const Set& s = plan.set;
     if (s.user) {
@@ -213,6 +333,8 @@ Status finish(const Plan& plan, bool& proc_mounted) {
         HIVE_MARK("i.proc_binds");
         HIVE_TRY(read_only_tree(plan.writable));
         HIVE_MARK("i.ro_tree");
+        if (plan.scratch.on) HIVE_TRY(private_tmp(plan.scratch, out));
+        HIVE_MARK("i.private_tmp");
     } else if (!plan.binds.empty()) {
         return Error{"the network allow-list needs a mount namespace for its hosts file", ENOSYS};
     }

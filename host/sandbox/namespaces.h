@@ -49,11 +49,37 @@ struct Plan {
         bool device = false;
     };
     std::vector<Mount> writable;
+    // The run's private /tmp and /dev/shm (plan::PrivateTmp): one tmpfs of `size_bytes` and `inodes`,
+    // nosuid, nodev and noexec, whose directories `tmp` and `shm` are bound at /tmp and /dev/shm (one
+    // budget for both). The host's grants below them are bound in at their place, each from `source`
+    // opened without following links and checked to be the object the plan opened; a working directory
+    // below /tmp is made there, empty but for what is bound into it.
+    struct Scratch {
+        bool on = false;
+        std::string tmpdir;  // a scratch directory to make in the private /tmp (plan::PrivateTmp), or "" 
+        long long size_bytes = 0, inodes = 0;
+        struct Bind {
+            std::string path;    // where it appears in the sandbox
+            std::string source;  // the host's path, every link resolved
+            dev_t dev = 0;
+            ino_t ino = 0;
+            bool is_dir = true;
+        };
+        std::vector<Bind> binds;
+    } scratch;
+};
+
+// What finish() set up besides the layer itself.
+struct Finished {
+    bool proc_mounted = false;  // a fresh /proc could be mounted
+    // The private /tmp and /dev/shm, O_PATH, opened after they were mounted (for their Landlock rule and
+    // the init's final statfs); -1 when not made (no mount namespace, private_tmp false, no /dev/shm).
+    int scratch_fds[3] = {-1, -1, -1};  // /tmp, /dev/shm, the scratch directory
 };
 
 // In the child, right after clone(): maps, mounts, hostname, then drop all capabilities.
-// Async-signal-safe: no allocation. `proc_mounted` tells whether a fresh /proc could be mounted.
-Status finish(const Plan& plan, bool& proc_mounted);
+// Async-signal-safe: no allocation.
+Status finish(const Plan& plan, Finished& out);
 
 // Drop every capability (effective, permitted, inheritable, bounding, ambient).
 Status drop_capabilities();

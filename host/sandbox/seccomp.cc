@@ -63,8 +63,9 @@ Shape shape_of(const Policy& policy, bool inet) {
 
 }  // namespace
 
-Result<Prepared> prepare(const plan::Plan& plan, const std::vector<int>& protected_fds) {
-    const Shape shape = shape_of(*plan.policy, plan.network == plan::Network::brokered);
+Result<Prepared> prepare(const plan::Plan& plan, const std::vector<int>& protected_fds, bool delete_by_landlock) {
+    Shape shape = shape_of(*plan.policy, plan.network == plan::Network::brokered);
+    if (delete_by_landlock) shape.del = false;
     const Template& t = kTemplates[shape.index()];
     if (t.program && protected_fds.size() == 1 && protected_fds[0] >= 0 &&
         unsigned(protected_fds[0]) <= kTemplateFdMax && action_available(SECCOMP_RET_KILL_PROCESS)) {

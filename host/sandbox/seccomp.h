@@ -33,7 +33,10 @@ struct Prepared {
 //  - execve/execveat -> EPERM unless policy.execution.allow_subprocess;
 //  - `protected_fds` (the event channel's fds): close/dup2/dup3 onto them -> EPERM.
 // The filter's shape comes from the run's plan: its blocked operations, network mode and subprocess rule.
-Result<Prepared> prepare(const plan::Plan& plan, const std::vector<int>& protected_fds);
+// `delete_by_landlock`: Landlock holds blocked `delete` (every tree of the host lacks REMOVE_* and REFER)
+// and the run's private /tmp needs unlink and rename, so the delete family is left to Landlock.
+Result<Prepared> prepare(const plan::Plan& plan, const std::vector<int>& protected_fds,
+                         bool delete_by_landlock = false);
 
 // The rule groups of that filter in words ("EPERM: chmod, fchmod, ..."; the last line counts the rules).
 // Not computed by a run, which has no use for it.

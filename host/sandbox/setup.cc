@@ -19,7 +19,11 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
     //    /proc needs CAP_SYS_ADMIN in the new user namespace, so capabilities go last in this step.
     HIVE_MARK("i.pre_namespaces");
     step = "namespaces";
-    HIVE_TRY(namespaces::finish(plan.ns, applied.proc_mounted));
+    namespaces::Finished fin;
+    Status ns = namespaces::finish(plan.ns, fin);
+    applied.proc_mounted = fin.proc_mounted;
+    for (int i = 0; i < 3; ++i) applied.scratch_fds[i] = fin.scratch_fds[i];
+    HIVE_TRY(ns);
 
     // 3. no_new_privs before Landlock: landlock_restrict_self() refuses without it (EPERM) unless the
     //    caller has CAP_SYS_ADMIN, which we just dropped.
@@ -31,7 +35,9 @@ Status apply_all(const ChildPlan& plan, Applied& applied, const char*& step) {
     HIVE_MARK("i.pre_landlock");
     step = "landlock";
     if (plan.landlock && plan.landlock->ruleset.valid()) {
-        HIVE_TRY(landlock::apply(*plan.landlock));
+        // The private /tmp and /dev/shm exist only in this mount namespace: their rules are added here,
+        // from the fds opened after mounting them, into the ruleset the parent prepared.
+        HIVE_TRY(landlock::apply(*plan.landlock, applied.scratch_fds, 3));
         applied.landlock = true;
     }
 

@@ -31,6 +31,9 @@ struct Applied {
     bool landlock = false;
     bool seccomp = false;
     int listener_fd = -1;  // the connect-notification listener, for the parent
+    // The private /tmp and /dev/shm (namespaces::Finished), O_PATH: the init keeps them for the final
+    // statfs of the run's scratch space; the script's process closes them.
+    int scratch_fds[3] = {-1, -1, -1};
 };
 
 // rlimits -> namespaces -> no_new_privs -> Landlock -> seccomp, then the pids cgroup's confirmation

@@ -54,6 +54,7 @@ std::vector<std::string> layer_names(std::uint32_t bits, const namespaces::Set& 
     if (bits & child::layer_namespaces)
         for (auto& n : ns.names()) v.push_back("namespace:" + n);
     if (bits & child::layer_proc) v.push_back("fresh_proc");
+    if (bits & child::layer_private_tmp) v.push_back("private_tmp");
     if (bits & child::layer_no_new_privs) v.push_back("no_new_privs");
     if (bits & child::layer_landlock) v.push_back("landlock:abi" + std::to_string(landlock_abi));
     if (bits & child::layer_seccomp) v.push_back("seccomp");
@@ -68,6 +69,37 @@ const char* mode_name(ScriptSpec::Mode m) {
         case ScriptSpec::Mode::stdin_: return "stdin";
     }
     return "?";
+}
+
+// The record's `tmp`: whether /tmp was the run's own, its budget and what the run left in it at the end
+// (the init's fstatfs after reaping everything). A full budget is also a security event.
+json::Object tmp_record(RunSetup& run, const Observed& seen, std::uint32_t layers) {
+    const plan::PrivateTmp& t = run.plan.tmp;
+    json::Object o;
+    if (!t.on) return o.add("private", false).add("why", "security.filesystem.private_tmp is false: /tmp is the host's");
+    if (layers == 0) return o.add("private", false).add("why", "the sandbox was not set up");
+    if (!(layers & child::layer_private_tmp))
+        return o.add("private", false).add("why", "no mount namespace (enforcement: best_effort): /tmp is the host's");
+    o.add("private", true).add("disk_mb", std::int64_t(t.size_bytes >> 20)).add("disk_inodes", std::int64_t(t.inodes))
+        .add("delete", t.deletable).add("tmpdir", t.tmpdir);
+    if (!t.deletable || !t.shm_deletable) o.add("why_blocked", "blocked_operations holds in it: " + t.why_not);
+    // A working directory in the host's /tmp that no grant brings along: the script saw it empty.
+    const std::string& cwd = run.cwd;
+    bool cwd_bound = false;
+    for (const auto& b : t.binds) cwd_bound = cwd_bound || path_within(cwd, b.path);
+    if ((path_within(cwd, "/tmp") || path_within(cwd, "/dev/shm")) && !cwd_bound)
+        o.add("cwd", "made empty in the private /tmp: the host's " + cwd + " is hidden");
+    for (const child::Report& r : seen.reports) {
+        if (r.kind != child::Report::script_ended || !r.tmp_valid) continue;
+        const bool full = r.tmp_used_bytes >= r.tmp_size_bytes || r.tmp_used_inodes >= r.tmp_inodes;
+        o.add("used_bytes", std::int64_t(r.tmp_used_bytes)).add("used_inodes", std::int64_t(r.tmp_used_inodes))
+            .add("full", full);
+        if (full)
+            run.log->security("medium", "disk", "the private /tmp reached its budget (execution.disk_mb " +
+                                                    std::to_string(t.size_bytes >> 20) + ", disk_inodes " +
+                                                    std::to_string(t.inodes) + "): writes past it failed with ENOSPC");
+    }
+    return o;
 }
 
 std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& out, const Usage& usage,
@@ -102,6 +134,7 @@ std::string run_record(RunSetup& run, Layers& l, Observed& seen, const Outcome& 
     if (seen.undelivered_bytes) rec.add("output_undelivered_bytes", std::int64_t(seen.undelivered_bytes));
     if (!out.error.empty()) rec.add("error", out.error);
     rec.add("sandbox_kills", std::int64_t(out.sandbox_kills));  // the sandbox's processes seccomp killed
+    rec.add("tmp", tmp_record(run, seen, out.layers));
 #ifdef HIVE_SANITIZE  // -DHIVE_SANITIZE=ON only: say what the sanitizer build relaxes (README "Reliability")
     rec.add("sanitizer_build", "ASan+UBSan build, not for production: RLIMIT_AS is memory_mb above ASan's reservation");
 #endif

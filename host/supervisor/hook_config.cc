@@ -13,12 +13,25 @@ hook::Config make_hook_config(const plan::Plan& plan, const std::vector<std::str
     hook::Config hc;
     hc.ring = ring;
     // The same paths as Landlock's rules, from the same plan: the hook refuses what the kernel would.
-    hc.write_paths = plan.paths({plan::Access::read_write, plan::Access::device_rw});
-    hc.read_paths = plan.paths({plan::Access::read, plan::Access::read_write, plan::Access::exec,
-                                plan::Access::device_rw});
+    for (const plan::Grant& g : plan.grants) {
+        if (g.scratch) continue;  // the private /tmp and /dev/shm: below
+        // The host's /tmp (or /dev/shm) itself is hidden by the private one, unless the init cannot mount it.
+        const bool hidden = plan.tmp.on && (g.path == "/tmp" || g.path == "/dev/shm");
+        if (g.access == plan::Access::read_write || g.access == plan::Access::device_rw)
+            (hidden ? hc.hidden_write_paths : hc.write_paths).push_back(g.path);
+        (hidden ? hc.hidden_read_paths : hc.read_paths).push_back(g.path);
+    }
     for (const plan::Grant& g : plan.grants)
         if (g.access == plan::Access::exec && g.origin == plan::Origin::policy) hc.exec_paths.push_back(g.path);
     hc.blocked = policy.filesystem.blocked;
+    // The private /tmp and /dev/shm, and the host's trees bound into them (judged by their own grants).
+    for (const plan::Grant& g : plan.grants)
+        if (g.scratch) hc.scratch_paths.push_back(g.path);
+    for (const auto& b : plan.tmp.binds) hc.scratch_binds.push_back(b.path);
+    if (plan.tmp.on) {
+        hc.scratch_deletable.push_back(plan.tmp.tmpdir);  // /tmp, or the scratch directory below it
+        if (plan.tmp.shm_deletable) hc.scratch_deletable.push_back("/dev/shm");
+    }
     hc.network = !policy.network.allowed_domains.empty();
     hc.blocked_ports = policy.network.blocked_ports;
     for (auto& d : policy.network.allowed_domains) hc.allowed_hosts.insert(d);

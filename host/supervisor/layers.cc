@@ -98,6 +98,7 @@ std::vector<namespaces::Plan::Mount> writable_mounts(const plan::Plan& plan) {
     for (const plan::Grant& g : plan.grants) {
         if (g.access != plan::Access::read_write && g.access != plan::Access::device_rw) continue;
         if (!g.exists) continue;  // a missing allowed path stays missing (as in Landlock)
+        if (g.scratch) continue;  // the private /tmp: mounted by the init itself (namespaces.h: Scratch)
         v.push_back({g.path, g.dev, g.ino, g.access == plan::Access::device_rw});
     }
     return v;
@@ -115,13 +116,23 @@ void make_child_args(RunSetup& run, Layers& l) {
     ca.plan.ns.outer_gid = run.plan.ids.outer_gid;
     ca.plan.ns.binds = run.plan.binds;
     ca.plan.ns.writable = writable_mounts(run.plan);
+    const plan::PrivateTmp& tmp = run.plan.tmp;
+    ca.plan.ns.scratch.on = tmp.on;
+    ca.plan.ns.scratch.size_bytes = tmp.size_bytes;
+    ca.plan.ns.scratch.inodes = tmp.inodes;
+    if (tmp.tmpdir != "/tmp") ca.plan.ns.scratch.tmpdir = tmp.tmpdir;
+    for (const auto& b : tmp.binds) ca.plan.ns.scratch.binds.push_back({b.path, b.source, b.dev, b.ino, b.is_dir});
     ca.spec = run.spec;
     ca.hook_cfg = &l.hook;
     ca.report_fd = l.pipes.report_w.get();
     ca.lifeline_fd = l.pipes.life_r.get();  // the write end stays open in this process until it exits
     ca.keep_fds = {l.ring->wake_fd()};
     for (const auto& name : run.policy.execution.env_passthrough)
-        if (const char* v = std::getenv(name.c_str())) ca.env.push_back(name + "=" + v);
+        if (name != "TMPDIR" || !tmp.on)
+            if (const char* v = std::getenv(name.c_str())) ca.env.push_back(name + "=" + v);
+    // tempfile and the C library's temporary files go to the private /tmp (the init drops this where no
+    // mount namespace could be had).
+    if (tmp.on) ca.env.push_back("TMPDIR=" + tmp.tmpdir);
 }
 
 }  // namespace
@@ -140,7 +151,10 @@ Phase prepare_layers(RunSetup& run, Layers& l) {
                              "cannot be read here: " + l.kernel.reason());
     // Only the ring's wake-up fd stays in the script's process; the report pipe is closed there before
     // the script's first line (only the sandbox's init, which runs no script code, keeps it).
-    auto sc = seccomp::prepare(run.plan, {l.ring->wake_fd()});
+    // With a private /tmp the run deletes and renames its own files there: blocked `delete` is then held by
+    // Landlock alone (no tree of the host has REMOVE_* or REFER), not by seccomp's refusal of every unlink.
+    const bool delete_by_landlock = run.plan.tmp.on && l.landlock.ruleset.valid();
+    auto sc = seccomp::prepare(run.plan, {l.ring->wake_fd()}, delete_by_landlock);
     if (!sc) return machine_error("seccomp: " + sc.error().message);
     l.seccomp = std::move(*sc);
     HIVE_MARK("p.seccomp");

@@ -97,11 +97,14 @@ TEST_CASE("warnings and options: -W and -X: warnings filters, dev mode, tracemal
 
 TEST_CASE("attached and combined forms: -cCODE, -mMOD, -uBc CODE, --check-hash-based-pycs", "[flags][parity]") {
     TempDir t;
-    t.file("data.json", "{\"b\": [1, 2], \"a\": null}\n");
+    // In ./data, which the default policy grants: the rest of a working directory in the host's /tmp is
+    // hidden by the run's private /tmp.
+    std::filesystem::create_directories(t.path + "/data");
+    t.file("data/data.json", "{\"b\": [1, 2], \"a\": null}\n");
     expect_parity({"-cimport sys; print(sys.argv)", "x"}, in_dir(t.path));
     expect_parity({"-uBc", "import sys; print(sys.argv, sys.flags.dont_write_bytecode)", "y"}, in_dir(t.path));
-    expect_parity({"-mjson.tool", "--sort-keys", "data.json"}, in_dir(t.path));
-    expect_parity({"-Om", "json.tool", "data.json"}, in_dir(t.path));
+    expect_parity({"-mjson.tool", "--sort-keys", "data/data.json"}, in_dir(t.path));
+    expect_parity({"-Om", "json.tool", "data/data.json"}, in_dir(t.path));
     expect_parity({"--check-hash-based-pycs", "never", "-c", "print('ok')"}, in_dir(t.path));
 }
 

@@ -65,7 +65,9 @@ const hivetest::PolicyDir& policy_dir() {
 }
 
 std::string policy_with(const std::string& execution_lines) {
-    return "security:\n  execution:\n" + execution_lines + "  filesystem:\n    allowed_paths: [\"/tmp\"]\n";
+    // The tests' directories in the host's /tmp are what allowed_paths grants: no private /tmp.
+    return "security:\n  execution:\n" + execution_lines +
+           "  filesystem:\n    allowed_paths: [\"/tmp\"]\n    private_tmp: false\n";
 }
 
 std::string unique_tag(const std::string& what) {
@@ -362,13 +364,13 @@ TEST_CASE("os.environ holds only the policy's env_passthrough variables", "[host
     Outcome d = hv({"env.py"}, o);
     INFO(describe(d));
     CHECK(d.exit_code == 0);
-    CHECK(d.out == "[] None\n");
+    CHECK(d.out == "[\"TMPDIR\"] None\n");  // the private /tmp's (security.filesystem.private_tmp)
 
     std::string pol = t.file("pass.yml", "security:\n  execution:\n    env_passthrough: [LANG]\n");
     Outcome l = hv({"--policy", pol, "env.py"}, o);
     INFO(describe(l));
     CHECK(l.exit_code == 0);
-    CHECK(l.out == "[\"LANG\"] C.UTF-8\n");
+    CHECK(l.out == "[\"LANG\", \"TMPDIR\"] C.UTF-8\n");
 }
 
 // ---------------------------------------------------------------------------------------------------

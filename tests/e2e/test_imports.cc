@@ -332,7 +332,6 @@ TEST_CASE("imports.deny: [_json]: the stdlib's own fallback to pure Python keeps
 TEST_CASE("imports: a module that exists nowhere fails as under python3 with no denial, and one the script planted is refused",
           "[imports]") {
     LogDir logs;
-    TempDir d;  // /tmp: writable under the default policy
     // copy and pickle probe `org.python.core` (Jython) and catch the error: no denial, no closing line.
     const std::string code =
         "import copy, pickle\n"
@@ -347,8 +346,8 @@ TEST_CASE("imports: a module that exists nowhere fails as under python3 with no 
     CHECK(logs.security().find("\"denied\"") == std::string::npos);
     // A module the script wrote and put on sys.path exists: the whitelist refuses it.
     auto planted = hive({"--log-dir", logs.path, "-c",
-                         "import sys\nopen('" + d.path + "/evil.py', 'w').write('X = 1')\nsys.path.insert(0, '" + d.path +
-                             "')\ntry:\n    import evil\nexcept ImportError as e:\n    print(e)\n"});
+                         "import sys, tempfile\nD = tempfile.mkdtemp()\nopen(D + '/evil.py', 'w').write('X = 1')\n"
+                         "sys.path.insert(0, D)\ntry:\n    import evil\nexcept ImportError as e:\n    print(e)\n"});
     CHECK(planted.exit_code == 0);
     CHECK(planted.out == "hive-py: import of 'evil' is refused: not in the stdlib, the script's directory or "
                          "security.imports.allow\n");

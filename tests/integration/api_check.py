@@ -60,8 +60,11 @@ r = ex.execute_script(script("shadow.py", "open('/etc/shadow').read()\n"))
 check("policy refusal in stderr", r["return_code"] == 1 and
       "hive-py: reading outside the paths security.filesystem allows: '/etc/shadow'" in r["stderr"], r)
 
-r = ex.execute_script(script("tmpw.py", "open('/tmp/hive-api-x', 'w').write('x')\n"))
+r = ex.execute_script(script("tmpw.py", "open('/var/tmp/hive-api-x', 'w').write('x')\n"))
 check("only quarantine_dir is writable", r["return_code"] == 1 and "PermissionError" in r["stderr"], r)
+# /tmp is the run's own (security.filesystem.private_tmp): writable, and nothing reaches the host's.
+r = ex.execute_script(script("tmpp.py", "open('/tmp/hive-api-x', 'w').write('x')\n"))
+check("the private /tmp", r["return_code"] == 0 and not os.path.exists("/tmp/hive-api-x"), r)
 
 r = ex.execute_script(script("ct.py", "import ctypes\n"))
 check("ctypes refused", "ModuleNotFoundError: hive-py: import of 'ctypes'" in r["stderr"], r)

@@ -2,7 +2,7 @@
 // it would look to hive-py: a seccomp filter (inherited by everything the command starts) makes the
 // feature's syscalls fail. Used to test `enforcement: strict | best_effort` and set-up failure reports.
 //
-//   nofeature [--no-userns] [--no-landlock] [--fail-landlock-restrict] [--fail SYSCALL=ERRNO]... -- COMMAND ARGS...
+//   nofeature [--no-userns] [--no-mountns] [--no-landlock] [--fail-landlock-restrict] [--fail SYSCALL=ERRNO]... -- COMMAND ARGS...
 //
 // --fail makes one syscall fail with an errno given by name (EIO, ENOSYS, EMFILE, ...): for the tests
 // that show hive-py checks that call's result.
@@ -27,6 +27,12 @@ int main(int argc, char** argv) {
                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
             seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER));
+        } else if (!std::strcmp(argv[i], "--no-mountns")) {
+            // Mount namespaces refused (a container that forbids them): the private /tmp cannot be made.
+            seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS, CLONE_NEWNS));
+            seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1,
+                             SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NEWNS, CLONE_NEWNS));
         } else if (!std::strcmp(argv[i], "--no-landlock")) {
             // A kernel built without Landlock.
             seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), seccomp_syscall_resolve_name("landlock_create_ruleset"), 0);
@@ -49,7 +55,7 @@ int main(int argc, char** argv) {
         }
     }
     if (i + 1 >= argc) {
-        std::fprintf(stderr, "usage: nofeature [--no-userns] [--no-landlock] [--fail-landlock-restrict] -- CMD...\n");
+        std::fprintf(stderr, "usage: nofeature [--no-userns] [--no-mountns] [--no-landlock] [--fail-landlock-restrict] -- CMD...\n");
         return 2;
     }
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);

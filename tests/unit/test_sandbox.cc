@@ -564,8 +564,9 @@ TEST_CASE("seccomp: TIOCSTI, TIOCSETD, TIOCLINUX, KD* and VT_* are EPERM on a te
 }
 
 TEST_CASE("identity: --check-policy's warnings for a root caller", "[identity]") {
-    auto warnings = [](std::vector<std::string> rw, std::vector<std::string> ro = {}) {
+    auto warnings = [](std::vector<std::string> rw, std::vector<std::string> ro = {}, bool private_tmp = false) {
         Policy p;
+        p.filesystem.private_tmp = private_tmp;
         p.filesystem.allowed_paths = std::move(rw);
         p.filesystem.read_only_paths = std::move(ro);
         return identity::root_exposure_warnings(p);
@@ -608,6 +609,9 @@ TEST_CASE("identity: --check-policy's warnings for a root caller", "[identity]")
     one({"/tmp"}, {}, "/tmp: shared by every user: what the script leaves there");
     one({"/var/tmp/hive"}, {}, "lies in /var/tmp, shared by every user");
     one({"/dev/shm"}, {}, "/dev/shm: shared by every user");
+    // The run's private /tmp and /dev/shm are its own; a host path below /tmp, bound into it, is not.
+    CHECK(warnings({"/tmp", "/dev/shm"}, {}, true).empty());
+    CHECK(warnings({"/tmp/hive-work"}, {}, true).size() == 1);
     // Not fooled by a common prefix.
     CHECK(warnings({"/etcetera", "/usrdata", "/tmpfiles", "/rooted"}, {"/etc-backup", "/rootfs"}).empty());
     CHECK(warnings({"/etc", "/tmp"}, {"/etc/shadow"}).size() == 3);
