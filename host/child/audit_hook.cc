@@ -546,8 +546,31 @@ int decide_truncate(const Config& c, std::string_view ev, const EventArgs& arg) 
     return refuse_blocked(c.blocked.truncate, "truncate", arg(0));
 }
 
+// AF_UNIX (1) and SOCK_STREAM (1, flags such as SOCK_CLOEXEC masked off), as exact ints.
+bool is_unix_stream(PyObject* family, PyObject* type) {
+    if (!family || !type || !PyLong_CheckExact(family) || !PyLong_CheckExact(type)) return false;
+    const long f = PyLong_AsLong(family), t = PyLong_AsLong(type);
+    if (PyErr_Occurred()) {
+        PyErr_Clear();
+        return false;
+    }
+    return f == 1 && (t & 0xf) == 1;
+}
+
 int decide_network(const Config& c, std::string_view ev, const EventArgs& arg) {
-    if (!(ev == "socket.__new__" || ev == "socket.connect" || ev == "socket.bind" || ev == "socket.sendto" || ev == "socket.getaddrinfo" || ev == "socket.gethostbyname" || ev == "socket.gethostbyname_ex" || ev == "socket.gethostbyaddr" || ev == "socket.getnameinfo" || ev == "urllib.Request")) return kNotMine;
+    if (!(ev == "socket.__new__" || ev == "socket.connect" || ev == "socket.bind" || ev == "socket.sendto" || ev == "socket.sendmsg" || ev == "socket.getaddrinfo" || ev == "socket.gethostbyname" || ev == "socket.gethostbyname_ex" || ev == "socket.gethostbyaddr" || ev == "socket.getnameinfo" || ev == "urllib.Request")) return kNotMine;
+    if (ev == "socket.__new__" && is_unix_stream(arg(1), arg(2))) {
+        // (sock, family, type, proto) as socket.socketpair() wraps its pair: a pair inside the run
+        // (asyncio, multiprocessing). A new AF_UNIX socket is refused by seccomp (EPERM) all the same:
+        // the event does not say whether a descriptor was given.
+        return 0;
+    }
+    if (ev == "socket.sendmsg") {
+        // (sock, address): an address is a destination outside the run; None is a connected socket's peer.
+        if (arg(1) == Py_None) return 0;
+        return refuse_permission(EPERM, c.network ? "hive-py: the sandbox may only connect out to security.network.allowed_domains"
+                                                  : "hive-py: network access is off (security.network.allowed_domains is empty)", "");
+    }
     if (!c.network)
         return refuse_permission(EPERM, "hive-py: network access is off (security.network.allowed_domains is empty)", "");
     if (ev == "socket.__new__") {

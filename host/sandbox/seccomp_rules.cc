@@ -258,8 +258,16 @@ void add_rules(const Shape& shape, const std::vector<int>& protected_fds, Sink& 
         summary.push_back("EPERM: " + join(kDelete, std::size(kDelete)));
     }
 
+    // socketpair: AF_UNIX SOCK_STREAM only, under every policy (asyncio's self-pipe, multiprocessing's
+    // Pipe: a pair inside the run). A datagram pair is a way out: sendmsg/sendto with an address send
+    // from it to any host unix socket the caller's uid may write (/dev/log, journald's socket), network
+    // namespace or not. A connected stream socket refuses an address (EISCONN) and cannot connect again.
+    b.add(SCMP_ACT_ERRNO(EPERM), "socketpair", {SCMP_A0(SCMP_CMP_NE, AF_UNIX)});
+    for (std::uint64_t type = 0; type < 16; ++type)
+        if (type != SOCK_STREAM) b.add(SCMP_ACT_ERRNO(EPERM), "socketpair", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type)});
+    summary.push_back("EPERM: socketpair other than AF_UNIX SOCK_STREAM");
     if (!shape.inet) {
-        // Every family, AF_UNIX included: a unix socket reaches host daemons under /run. socketpair stays.
+        // Every family, AF_UNIX included: a unix socket reaches host daemons under /run.
         b.add(SCMP_ACT_ERRNO(EPERM), "socket");
         summary.push_back("EPERM: socket (every family)");
     } else {
