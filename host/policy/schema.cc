@@ -98,7 +98,7 @@ static const std::vector<Key> kKeys = {
     {"security.execution.allow_subprocess", HIVE_FIELD(execution.allow_subprocess), boolean(), false, absent, true,
      "whether the script may execve at all. Off by default: BIP-025's threat model has no need for it"},
     {"security.execution.env_passthrough", HIVE_FIELD(execution.env_passthrough), strings("names", check_env_name, "`[A-Za-z_][A-Za-z0-9_]*`"), Strings{}, absent, true,
-     "variables copied from hive-py's environment into the script's; the script otherwise starts with an empty environment"},
+     "variables copied from hive-py's environment into the script's; the script otherwise starts with an environment of its own: `LOGNAME` and `USER` (the caller's login name, for getpass.getuser()) and, with the private /tmp, `TMPDIR` and `HOME` (that directory). A variable listed here wins over LOGNAME and USER, never over TMPDIR and HOME while /tmp is private"},
 
     {"security.filesystem.allowed_paths", HIVE_FIELD(filesystem.allowed_paths), paths(), Strings{}, Strings{"/tmp", "./data", "./logs"}, false,
      "read-write trees"},

@@ -3,6 +3,7 @@
 // program, the run's cgroup, the hook's configuration and the child's arguments. A failure here is the
 // machine's, not the user's: exit 125.
 #include <fcntl.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -127,12 +128,33 @@ void make_child_args(RunSetup& run, Layers& l) {
     ca.report_fd = l.pipes.report_w.get();
     ca.lifeline_fd = l.pipes.life_r.get();  // the write end stays open in this process until it exits
     ca.keep_fds = {l.ring->wake_fd()};
+    auto passed = [&](const char* name) {
+        for (const auto& n : run.policy.execution.env_passthrough)
+            if (n == name) return std::getenv(name) != nullptr;
+        return false;
+    };
     for (const auto& name : run.policy.execution.env_passthrough)
-        if (name != "TMPDIR" || !tmp.on)
+        if ((name != "TMPDIR" && name != "HOME") || !tmp.on)
             if (const char* v = std::getenv(name.c_str())) ca.env.push_back(name + "=" + v);
     // tempfile and the C library's temporary files go to the private /tmp (the init drops this where no
-    // mount namespace could be had).
-    if (tmp.on) ca.env.push_back("TMPDIR=" + tmp.tmpdir);
+    // mount namespace could be had); so does the run's home (Path.home(), `~`, ~/.cache): an empty
+    // directory of its own, gone with it, never the caller's.
+    if (tmp.on) {
+        ca.env.push_back("TMPDIR=" + tmp.tmpdir);
+        ca.env.push_back("HOME=" + tmp.tmpdir);
+    }
+    // getpass.getuser() reads these before the user database (which the sandbox cannot read): the
+    // caller's login name, as python3 would see it.
+    if (!passed("LOGNAME") && !passed("USER")) {
+        std::string name;
+        if (const char* v = std::getenv("LOGNAME"); v && *v) name = v;
+        else if (const char* u = std::getenv("USER"); u && *u) name = u;
+        else if (const passwd* pw = ::getpwuid(::getuid())) name = pw->pw_name;
+        if (!name.empty() && name.find('\0') == std::string::npos) {
+            ca.env.push_back("LOGNAME=" + name);
+            ca.env.push_back("USER=" + name);
+        }
+    }
 }
 
 }  // namespace

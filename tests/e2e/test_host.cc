@@ -355,7 +355,7 @@ TEST_CASE("a monitoring alert does not change what a successful script prints", 
 // Environment
 // ---------------------------------------------------------------------------------------------------
 
-TEST_CASE("os.environ holds only the policy's env_passthrough variables", "[host][env]") {
+TEST_CASE("os.environ holds only the policy's env_passthrough variables and the run's own HOME, TMPDIR, USER", "[host][env]") {
     TempDir t;
     t.file("env.py", "import os, json\nprint(json.dumps(sorted(os.environ)), os.environ.get('LANG'))\n");
     RunOptions o = in_dir(t.path);
@@ -364,13 +364,15 @@ TEST_CASE("os.environ holds only the policy's env_passthrough variables", "[host
     Outcome d = hv({"env.py"}, o);
     INFO(describe(d));
     CHECK(d.exit_code == 0);
-    CHECK(d.out == "[\"TMPDIR\"] None\n");  // the private /tmp's (security.filesystem.private_tmp)
+    // TMPDIR and HOME: the private /tmp (security.filesystem.private_tmp); LOGNAME and USER: the
+    // caller's login name, for getpass.getuser() (the sandbox cannot read the user database).
+    CHECK(d.out == "[\"HOME\", \"LOGNAME\", \"TMPDIR\", \"USER\"] None\n");
 
     std::string pol = t.file("pass.yml", "security:\n  execution:\n    env_passthrough: [LANG]\n");
     Outcome l = hv({"--policy", pol, "env.py"}, o);
     INFO(describe(l));
     CHECK(l.exit_code == 0);
-    CHECK(l.out == "[\"LANG\", \"TMPDIR\"] C.UTF-8\n");
+    CHECK(l.out == "[\"HOME\", \"LANG\", \"LOGNAME\", \"TMPDIR\", \"USER\"] C.UTF-8\n");
 }
 
 // ---------------------------------------------------------------------------------------------------

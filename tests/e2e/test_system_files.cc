@@ -59,3 +59,24 @@ for path in ["/etc/ssl/private", "/usr/lib/ssl/private", "/etc/passwd", "/etc/sh
         want += std::string(p) + " -1 " + (exists(p) ? "13" : "2") + "\n";
     CHECK(h.out == want);
 }
+
+TEST_CASE("the user's name and a home: getpass.getuser() as under python3, Path.home() a writable directory of the run's own", "[compat]") {
+    const std::string code = R"PY(
+import getpass, os, pathlib
+print("user", getpass.getuser())
+home = pathlib.Path.home()
+print("home is expanduser", str(home) == os.path.expanduser("~"))
+(home / ".cache").mkdir(exist_ok=True)
+(home / ".cache" / "x").write_text("ok")
+print("home writable", (home / ".cache" / "x").read_text())
+)PY";
+    RunOptions opts;
+    opts.env_extra = {{"USER", "alice"}, {"LOGNAME", "alice"}, {"HOME", "/nonexistent-home"}};
+    Outcome h = hive_logged({"-c", code}, opts);
+    if (!sandbox_set_up(h)) return;
+    INFO(h.out << h.err);
+    REQUIRE(h.exit_code == 0);
+    CHECK(h.out == "user alice\nhome is expanduser True\nhome writable ok\n");
+    // The caller's HOME is not the run's: nothing was written there, and the script saw the private /tmp.
+    CHECK_FALSE(exists("/nonexistent-home"));
+}
