@@ -875,6 +875,39 @@ constexpr std::string_view kExtensionSuffixes[] = {".cpython-311-x86_64-linux-gn
 
 }  // namespace
 
+namespace {
+
+// An extension module of a site directory (security.imports.site): exactly SITE/a/b/c<suffix> for the
+// module a.b.c, so that the file is the one its own name leads the finder to, with no '.', '..' or
+// empty component (the directories are read-only to the script: nothing can change between this
+// check and dlopen); a regular file, not a link; and a top-level name the policy allows.
+std::string site_extension_refusal(std::string_view fullname, const std::string& file, const std::string& site) {
+    const std::string name(fullname);
+    const std::string rel = file.substr(site.size() + 1);
+    std::string stem;
+    for (std::string_view suffix : kExtensionSuffixes)
+        if (rel.size() > suffix.size() && rel.compare(rel.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            stem = rel.substr(0, rel.size() - suffix.size());
+            break;
+        }
+    std::string dotted = stem;
+    for (char& ch : dotted)
+        if (ch == '/') ch = '.';
+    if (stem.empty() || dotted != name || stem.find("..") != std::string::npos || stem.front() == '/' ||
+        stem.find("//") != std::string::npos || stem.find("/.") != std::string::npos)
+        return "hive-py: extension module file " + file + " loads only under the name its path gives it, not as '" +
+               name + "' (security.imports.site)";
+    if (std::string why = import_refusal(name); !why.empty()) return why;
+    const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st {};
+    const bool regular = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+    if (fd >= 0) close(fd);
+    if (!regular) return "hive-py: extension module file " + file + " is not a regular file (security.imports.site)";
+    return {};
+}
+
+}  // namespace
+
 std::string extension_refusal(std::string_view fullname, const std::string& file) {
     const std::string name(fullname);
     const std::string& dir = g_cfg->dynload_dir;
@@ -888,8 +921,12 @@ std::string extension_refusal(std::string_view fullname, const std::string& file
     // writable path) is refused: the kernel resolves '..' after the symlink before it, and a script
     // thread can swap a symlink between check and load. (Checking an fd of ours, by its /proc/self/fd
     // link, would name the file at this instant only: dlopen does not load our fd.)
-    if (file.size() <= dir.size() + 1 || file.compare(0, dir.size(), dir) != 0 || file[dir.size()] != '/')
+    if (file.size() <= dir.size() + 1 || file.compare(0, dir.size(), dir) != 0 || file[dir.size()] != '/') {
+        for (const std::string& site : g_cfg->site_dirs)
+            if (file.size() > site.size() + 1 && file.compare(0, site.size(), site) == 0 && file[site.size()] == '/')
+                return site_extension_refusal(fullname, file, site);
         return outside;
+    }
     const std::string base = file.substr(dir.size() + 1);
     if (base.find('/') != std::string::npos) return outside;
     std::string_view module;

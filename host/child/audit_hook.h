@@ -55,6 +55,9 @@ struct Config {
     // The only directory extension modules load from: the stdlib's lib-dynload, by its real path (no
     // symlinked component), which the sandbox cannot write.
     std::string dynload_dir = "/usr/lib/python3.11/lib-dynload";
+    // security.imports.site: the site directories on sys.path (real paths, read-only to the script),
+    // whose packages' extension modules load under their own dotted names.
+    std::vector<std::string> site_dirs;
 };
 
 // The private /tmp could not be made (no mount namespace): /tmp is the host's, as the policy grants it.

@@ -513,6 +513,14 @@ void set_import_paths(const ScriptSpec& spec, hook::Config& hook_cfg) {
         sys.attr("path").attr("append")(dir);
         add_siblings(dir, hook_cfg);
     }
+    // security.imports.site: after the stdlib, in python3's order (before the script's directory, which
+    // python3 -I would not have at all).
+    py::list path = sys.attr("path");
+    const Py_ssize_t at = spec.mode == ScriptSpec::Mode::file && spec.importer == ScriptSpec::Importer::none
+                              ? Py_ssize_t(py::len(path)) - 1
+                              : Py_ssize_t(py::len(path));
+    for (std::size_t i = 0; i < hook_cfg.site_dirs.size(); ++i)
+        path.attr("insert")(at + Py_ssize_t(i), hook_cfg.site_dirs[i]);
     sys.attr("meta_path").attr("insert")(0, py::module_::import("_hive_guard"));
 }
 

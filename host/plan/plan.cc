@@ -32,6 +32,8 @@ const std::vector<SystemPath>& system_paths() {
     // and imports without it.
     static const std::vector<SystemPath> v = {
         {"/usr/lib/python3.11", "the stdlib", Access::read},
+        // On sys.path though Debian ships none: importlib.metadata and pkgutil list it (ENOENT).
+        {"/usr/lib/python311.zip", "the stdlib's zip entry of sys.path", Access::read},
         {"/usr/lib/x86_64-linux-gnu", "shared libraries", Access::read},
         {"/lib/x86_64-linux-gnu", "shared libraries", Access::read},
         {"/etc/ld.so.cache", "the loader's cache", Access::read},
@@ -226,6 +228,27 @@ std::string dir_of(const std::string& file) {
     return slash == std::string::npos || slash == 0 ? "" : file.substr(0, slash);
 }
 
+// security.imports.site: python3's site directories (a venv's instead, when one is active), each that
+// exists a read grant; none inside a writable grant, where the script could plant native code.
+Status add_site_dirs(Plan& p) {
+    std::vector<std::string> dirs;
+    if (const char* venv = std::getenv("VIRTUAL_ENV"); venv && venv[0] == '/')
+        dirs.push_back(std::string(venv) + "/lib/python3.11/site-packages");
+    else
+        dirs = {"/usr/local/lib/python3.11/dist-packages", "/usr/lib/python3/dist-packages"};
+    for (const std::string& d : dirs) {
+        struct stat st {};
+        if (::stat(d.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+        const std::string real = real_or_same(d);
+        if (const Grant* w = first_containing(p, real, /*writable=*/true); w && w->origin == Origin::policy)
+            return Error{"security.imports.site: " + d + " lies inside the writable path " + w->path + " (" + w->key +
+                         "): the script could plant native code in its packages"};
+        HIVE_TRY(add(p, d, "security.imports.site", Access::read, Origin::policy));
+        p.site_dirs.push_back(real);
+    }
+    return {};
+}
+
 }  // namespace
 
 const Grant* Plan::readable_by(const std::string& path) const { return first_containing(*this, path, false); }
@@ -282,6 +305,7 @@ Result<Plan> make(const Policy& policy, const Invocation& inv) {
     const auto& fs = policy.filesystem;
     HIVE_TRY(add_list(p, fs.read_only_paths, "security.filesystem.read_only_paths", Access::read));
     HIVE_TRY(add_list(p, fs.allowed_paths, "security.filesystem.allowed_paths", Access::read_write));
+    if (policy.imports.site) HIVE_TRY(add_site_dirs(p));
     if (policy.execution.allow_subprocess && !fs.exec_paths.empty()) {
         HIVE_TRY(add(p, kElfInterpreter, "system: the ELF interpreter (for security.filesystem.exec_paths)",
                      Access::exec, Origin::system));

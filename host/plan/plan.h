@@ -119,6 +119,7 @@ struct Plan {
     // the network allow-list's hosts file and resolv.conf.
     std::vector<std::pair<std::string, std::string>> binds;
     std::string script_dir;  // "" unless a script file runs
+    std::vector<std::string> site_dirs;  // security.imports.site: on sys.path after the stdlib, real paths
     PrivateTmp tmp;
     // Where the run writes its trail (--log-dir, $HIVE_LOG_DIR, ... resolved) and the key that signs it.
     std::string log_dir;

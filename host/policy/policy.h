@@ -64,6 +64,7 @@ struct Policy {
     struct Imports {
         std::vector<std::string> allow;  // top-level module names; empty = the built-in stdlib list
         std::vector<std::string> deny;   // always refused, checked before allow
+        bool site = false;               // the interpreter's dist-packages (or the venv's) on sys.path
     } imports;
 
     struct Monitoring {

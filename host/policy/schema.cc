@@ -118,6 +118,8 @@ static const std::vector<Key> kKeys = {
 
     {"security.imports.allow", HIVE_FIELD(imports.allow), strings("module names", check_module, "dotted identifiers"), Strings{}, absent, true,
      "their top-level names may be imported **in addition to** the stdlib (`sys.stdlib_module_names`) and the script's own sibling modules. Naming `ctypes`/`_ctypes`/`cffi` here lifts their default refusal"},
+    {"security.imports.site", HIVE_FIELD(imports.site), boolean(), false, absent, true,
+     "third-party packages: Debian's `/usr/local/lib/python3.11/dist-packages` and `/usr/lib/python3/dist-packages` (or, when hive-py runs in an activated venv, `$VIRTUAL_ENV/lib/python3.11/site-packages` instead) on `sys.path` after the stdlib, as python3 has them, read-only. Their modules still need a name in `allow` (`allow: [yaml]`), `deny` still wins, and an extension module loads from there only as the file of its own dotted name (`yaml._yaml` from `yaml/_yaml.cpython-311-x86_64-linux-gnu.so`). `.pth` files are not run. A site directory inside a writable path is refused (the script could plant native code there)"},
     {"security.imports.deny", HIVE_FIELD(imports.deny), strings("module names", check_module, "dotted identifiers"), Strings{}, absent, true,
      "top-level names always refused, checked before everything else"},
 

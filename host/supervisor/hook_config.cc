@@ -45,6 +45,7 @@ hook::Config make_hook_config(const plan::Plan& plan, const std::vector<std::str
     hc.native_code = allows_native_code(policy);
     for (std::string_view m : kNativeCodeModules)
         if (!hc.import_allow.count(std::string(m))) hc.import_deny.insert(std::string(m));
+    hc.site_dirs = plan.site_dirs;
     // By its real path: the hook accepts an extension module only under exactly this name.
     if (char real[PATH_MAX]; realpath(hc.dynload_dir.c_str(), real)) hc.dynload_dir = real;
     for (auto& m : policy.imports.deny) hc.import_deny.insert(m.substr(0, m.find('.')));
