@@ -23,7 +23,7 @@ PACKAGES=(
   libseccomp-dev libyaml-cpp-dev libssl-dev zlib1g-dev libexpat1-dev
   nlohmann-json3-dev catch2 rsyslog jq
   git procps pre-commit python3 util-linux groff-base
-  ca-certificates media-types openssl python3-yaml
+  ca-certificates media-types openssl python3-yaml libpython3.11-testsuite
   clang-14 libclang-rt-14-dev
 )
 

@@ -443,7 +443,13 @@ std::string fd_path(PyObject* fd_obj) {
 }
 
 std::string absolute_at(const std::string& path, PyObject* dir_fd) {
+    // CPython's events give -1 for no dir_fd (os.remove("f") is ("f", -1)): the cwd's.
     if (path.empty() || path[0] == '/' || !PyLong_CheckExact(dir_fd)) return absolute(path);
+    const long fd = PyLong_AsLong(dir_fd);
+    if (fd < 0) {
+        PyErr_Clear();
+        return absolute(path);
+    }
     const std::string dir = fd_path(dir_fd);
     return dir.empty() ? "" : absolute(dir + "/" + path);
 }

@@ -285,3 +285,20 @@ TEST_CASE("private tmp: an unprivileged caller gets it too (its own user namespa
     CHECK(r.out == "ok True\n");
     CHECK(read_file(logs.path + "/execution_audit.log").find("\"tmp\":{\"private\":true,") != std::string::npos);
 }
+
+TEST_CASE("private /tmp: relative names from a working directory there are the run's to remove and rename", "[tmp]") {
+    // os.remove("f") raises ("f", -1): -1 is no dir_fd, so the name is the cwd's (a regression: the
+    // hook read -1 as a descriptor and refused every relative delete in the private /tmp).
+    hivetest::TempDir cwd("/tmp/hive-reltmp-XXXXXX");
+    hivetest::RunOptions opts;
+    opts.cwd = cwd.path;
+    hivetest::Outcome h = hivetest::hive_logged(
+        {"-c", "import os\nopen('f', 'w').close()\nos.remove('f')\nos.mkdir('d')\nos.rename('d', 'e')\nos.rmdir('e')\n"
+               "print(sorted(os.listdir('.')))\n"},
+        opts);
+    if (!hivetest::sandbox_set_up(h)) return;
+    INFO(h.out << h.err);
+    CHECK(h.exit_code == 0);
+    CHECK(h.out == "[]\n");
+    CHECK(h.err.empty());
+}
