@@ -132,11 +132,54 @@ int remote_flags(pid_t pid, int fd) {
 
 }  // namespace
 
+NotifyPlan plan_notification(const seccomp_notif& req, const Resolved& r, const std::vector<int>& blocked_ports,
+                             const ReadMemory& read_memory, const std::function<bool()>& still_valid) {
+    NotifyPlan p;
+    if (req.data.nr != __NR_connect) return p;
+    auto deny = [&](int err, std::string reason) {
+        p.action = NotifyPlan::Action::Deny;
+        p.error = err;
+        p.reason = std::move(reason);
+        return p;
+    };
+    p.sockfd = int(std::uint32_t(req.data.args[0]));
+    const std::uint64_t addr_ptr = req.data.args[1];
+    p.len = std::min<std::uint64_t>(std::uint32_t(req.data.args[2]), sizeof(sockaddr_storage));
+
+    // Read the address exactly once; from here on only this copy counts.
+    if (p.len < sizeof(sa_family_t) || read_memory(pid_t(req.pid), addr_ptr, &p.ss, p.len) != long(p.len))
+        return deny(EFAULT, "address unreadable");
+    // The notification may belong to a process that died and whose pid was reused: check after reading.
+    if (!still_valid()) {
+        p.action = NotifyPlan::Action::Gone;
+        return p;
+    }
+    p.verdict = check_address(p.ss, p.len, r, blocked_ports);
+    if (!p.verdict.allowed) return deny(p.verdict.error, p.verdict.reason);
+    p.action = NotifyPlan::Action::Connect;
+    return p;
+}
+
 void NetGuard::receive(std::vector<NetDecision>& out, std::chrono::steady_clock::time_point connect_deadline) {
     seccomp_notif req{};
     if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) return;  // the caller died meanwhile
+    auto read_memory = [](pid_t pid, std::uint64_t addr, void* buf, std::size_t len) -> long {
+        iovec local{buf, len}, remote{reinterpret_cast<void*>(addr), len};
+        return long(process_vm_readv(pid, &local, 1, &remote, 1, 0));
+    };
+    auto still_valid = [&] { return ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) == 0; };
+    NotifyPlan plan = plan_notification(req, resolved_, policy_.network.blocked_ports, read_memory, still_valid);
+    switch (plan.action) {
+    case NotifyPlan::Action::NotConnect: respond(listener_.get(), req.id, ENOSYS); return;
+    case NotifyPlan::Action::Gone: return;
+    case NotifyPlan::Action::Deny:
+    case NotifyPlan::Action::Connect: break;
+    }
     NetDecision d;
     d.pid = pid_t(req.pid);
+    d.address = plan.verdict.address;
+    d.port = plan.verdict.port;
+    d.domain = plan.verdict.domain;
     auto deny = [&](int err, const std::string& reason) {
         d.verdict = "denied";
         d.reason = reason;
@@ -144,36 +187,16 @@ void NetGuard::receive(std::vector<NetDecision>& out, std::chrono::steady_clock:
         respond(listener_.get(), req.id, err);
         out.push_back(d);
     };
-    if (req.data.nr != __NR_connect) {
-        respond(listener_.get(), req.id, ENOSYS);
-        return;
-    }
-    const int sockfd = int(std::uint32_t(req.data.args[0]));
-    const std::uint64_t addr_ptr = req.data.args[1];
-    const std::size_t len = std::min<std::uint64_t>(std::uint32_t(req.data.args[2]), sizeof(sockaddr_storage));
-
-    // Read the address exactly once; from here on only this copy counts.
-    sockaddr_storage ss{};
-    iovec local{&ss, len}, remote{reinterpret_cast<void*>(addr_ptr), len};
-    if (len < sizeof(sa_family_t) || process_vm_readv(d.pid, &local, 1, &remote, 1, 0) != ssize_t(len))
-        return deny(EFAULT, "address unreadable");
-    // The notification may belong to a process that died and whose pid was reused: check after reading.
-    if (ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &req.id) != 0) return;
-
-    const AddressVerdict v = check_address(ss, len, resolved_, policy_.network.blocked_ports);
-    d.address = v.address;
-    d.port = v.port;
-    d.domain = v.domain;
-    if (!v.allowed) return deny(v.error, v.reason);
-    const int family = ss.ss_family;
+    if (plan.action == NotifyPlan::Action::Deny) return deny(plan.error, plan.reason);
 
     // Connect our own socket, in the host's network namespace, to the copy of the address we checked.
     // Without waiting: the script's thread waits for our answer, the rest of the run does not (its output,
     // its events, other threads' connects, the wall clock).
-    UniqueFd s(socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    UniqueFd s(socket(plan.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!s.valid()) return deny(errno, "the parent could not create a socket");
-    Pending p{req.id, sockfd, std::move(s), d, connect_deadline};
-    if (connect(p.socket.get(), reinterpret_cast<sockaddr*>(&ss), socklen_t(len)) == 0) return finish(p, 0, out);
+    Pending p{req.id, plan.sockfd, std::move(s), d, connect_deadline};
+    if (connect(p.socket.get(), reinterpret_cast<sockaddr*>(&plan.ss), socklen_t(plan.len)) == 0)
+        return finish(p, 0, out);
     if (errno != EINPROGRESS) return finish(p, errno, out);
     pending_.push_back(std::move(p));
 }

@@ -9,12 +9,14 @@
 // buffer after the check (another thread racing it) changes nothing: the kernel never reads it again.
 #pragma once
 
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -55,6 +57,30 @@ struct AddressVerdict {
 };
 AddressVerdict check_address(const sockaddr_storage& ss, std::size_t len, const Resolved& r,
                              const std::vector<int>& blocked_ports);
+
+// What the guard does with one seccomp user notification, decided from the notification as the kernel
+// handed it (pid, data.nr and data.args as the script's thread set them) and the bytes of its address:
+// no syscall of its own, so it is fuzzed (tests/fuzz/fuzz_notify.cc). receive() makes the calls:
+// `read_memory(pid, addr, buf, len)` is process_vm_readv (the bytes read, -1 on error), called at most
+// once, and `still_valid()` is SECCOMP_IOCTL_NOTIF_ID_VALID, asked only after a complete read.
+struct NotifyPlan {
+    enum class Action {
+        NotConnect,  // not connect(): answered ENOSYS, nothing recorded
+        Deny,        // answered `error`, recorded as denied with `reason`
+        Gone,        // the notification died while its address was read: no answer, nothing recorded
+        Connect,     // the parent connects its own socket to `ss` (`len` bytes) and installs it at `sockfd`
+    };
+    Action action = Action::NotConnect;
+    int sockfd = -1;
+    int error = 0;
+    std::string reason;
+    AddressVerdict verdict;  // the address's (empty when it was not read)
+    sockaddr_storage ss{};   // the one copy of the address read, zero past `len`
+    std::size_t len = 0;
+};
+using ReadMemory = std::function<long(pid_t pid, std::uint64_t addr, void* buf, std::size_t len)>;
+NotifyPlan plan_notification(const seccomp_notif& req, const Resolved& r, const std::vector<int>& blocked_ports,
+                             const ReadMemory& read_memory, const std::function<bool()>& still_valid);
 
 // The file status flags in the text of /proc/<pid>/fdinfo/<fd> ("flags:\t02004002", octal); 0 if absent.
 int fdinfo_flags(std::string_view text);
