@@ -4,9 +4,9 @@
 // address is allowed only when it is one the allowed domains resolved to, on a port not blocked, and
 // then the bytes the parent connects to are that address.
 //
-// Not fuzzed here: NetGuard::receive/progress/finish themselves, which take the address through
-// seccomp user notification and process_vm_readv from a live process (tests/e2e/test_network.cc drives
-// them); receive() only reads the bytes and hands them to check_address.
+// The notification itself (the syscall, its arguments, the read of the address from the script's
+// memory) is tests/fuzz/fuzz_notify.cc's; NetGuard::receive/progress/finish, which act on its plan with
+// ioctls and sockets, are driven by tests/e2e/test_network.cc.
 //
 // Input: byte n1, n1 x (family byte, 4 or 16 address bytes): the resolved addresses; byte n2, n2 x u16:
 // blocked ports; byte len; the sockaddr bytes; the rest: fdinfo text.
