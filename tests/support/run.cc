@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,10 +95,12 @@ Outcome run(const std::vector<std::string>& argv, const RunOptions& opts) {
         }
     }
     int status = 0;
-    waitpid(pid, &status, 0);
+    rusage ru{};
+    wait4(pid, &status, 0, &ru);
     close(out[0]);
     close(err[0]);
     o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    o.max_rss_kb = ru.ru_maxrss;
     if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
     else if (WIFSIGNALED(status)) { o.term_signal = WTERMSIG(status); o.exit_code = 128 + o.term_signal; }
     if (killed) o.err += "\n[test harness: killed after " + std::to_string(opts.timeout_seconds) + " s]\n";
@@ -172,6 +175,14 @@ Outcome hive_logged(const std::vector<std::string>& args, const RunOptions& opts
     std::vector<std::string> a{"--log-dir", shared_log_dir()};
     a.insert(a.end(), args.begin(), args.end());
     return hive(a, opts);
+}
+
+std::map<std::string, std::string> module_env() {
+#ifdef HIVE_ASAN_PRELOAD
+    return {{"LD_PRELOAD", HIVE_ASAN_PRELOAD}, {"ASAN_OPTIONS", "detect_leaks=0"}};
+#else
+    return {};
+#endif
 }
 
 Outcome hive(const std::vector<std::string>& args, const RunOptions& opts) {

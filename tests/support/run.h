@@ -13,6 +13,8 @@ struct Outcome {
     std::string out;
     std::string err;
     double seconds = 0;
+    long max_rss_kb = 0;    // wait4's ru_maxrss: the larger of the program's own peak RSS and that of the
+                            // processes it waited for (hive-py: its sandbox's, the record's peak_memory_mb)
 };
 
 struct RunOptions {
@@ -32,6 +34,12 @@ bool sandbox_set_up(const Outcome& o);
 // One log directory per test binary (outside every writable path), and `hive-py --log-dir it ARGS...`.
 const std::string& shared_log_dir();
 Outcome hive_logged(const std::vector<std::string>& args, const RunOptions& opts = {});
+
+// What Debian's python3 needs in its environment to import this build's module (hive_sandbox): nothing
+// in the normal build; in the sanitizer build (HIVE_SANITIZE) ASan's runtime and libstdc++ preloaded
+// (tests/CMakeLists.txt says why) and LeakSanitizer off (it fails the interpreter's exit on CPython's
+// own never-freed allocations, 6 KB of them, allocated in /usr/bin/python3.11).
+std::map<std::string, std::string> module_env();
 
 // `hive-py ARGS...` with the built binary.
 Outcome hive(const std::vector<std::string>& args, const RunOptions& opts = {});
