@@ -239,8 +239,9 @@ TEST_CASE("Python API: hive_sandbox from Debian's python3", "[integration][api]"
     VarTmpDir logs;
     TempDir tmp;
     RunOptions o;
-    o.env_extra = {{"PYTHONPATH", module_dir}, {"HIVE_PY", hivetest::hive_bin()}, {"HIVE_TEST_LOG", logs.path},
-                   {"HIVE_TEST_TMP", tmp.path}};
+    o.env_extra = hivetest::module_env();
+    o.env_extra.insert({{"PYTHONPATH", module_dir}, {"HIVE_PY", hivetest::hive_bin()}, {"HIVE_TEST_LOG", logs.path},
+                        {"HIVE_TEST_TMP", tmp.path}});
     o.timeout_seconds = 90;
     auto r = hivetest::run({"/usr/bin/python3", hivetest::tests_dir() + "/integration/api_check.py"}, o);
     INFO(describe(r));
@@ -298,6 +299,7 @@ TEST_CASE("installed layout: cmake --install puts hive-py on PATH, and #!/usr/bi
     CHECK(hivetest::exists(logs.path + "/execution_audit.log"));
 
     // The installed module, from Debian's python3, finds the installed hive-py on PATH.
+    run.env_extra.merge(hivetest::module_env());
     run.env_extra["PYTHONPATH"] = root + "/usr/lib/python3/dist-packages";
     r = hivetest::run({"/usr/bin/env", path, "/usr/bin/python3", "-c",
                        "import hive_sandbox, sys\n"
@@ -364,6 +366,7 @@ TEST_CASE("Debian package: cpack -G DEB, dpkg-deb -c, dpkg -x and run", "[integr
     r = hivetest::run({root + "/usr/bin/hive-py", "--check-policy", root + "/etc/hive-py/security_policy.yml"}, run);
     CHECK(r.exit_code == 0);
     // The packaged module from Debian's python3.
+    run.env_extra.merge(hivetest::module_env());
     run.env_extra["PYTHONPATH"] = root + "/usr/lib/python3/dist-packages";
     run.env_extra["HIVE_PY"] = root + "/usr/bin/hive-py";
     r = hivetest::run({"/usr/bin/python3", "-c",
