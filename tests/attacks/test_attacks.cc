@@ -350,6 +350,11 @@ for i, p in enumerate(T):
 // Reads the script's own heap and stack through ctypes, as an attacker with native code would, and says
 // whether `needle` is there. Each region also reports its size and whether a control it knows is there
 // (a malloc'd marker; hive-py's argv strings at the stack's top), so a scan that reads nothing fails.
+// Every read is the kernel's: write(2) from the address into a pipe, through syscall(2), so that no
+// library checks the range it reads (the sanitizer build's ASan would report each read of a redzone or
+// of a freed block: here they are the point). The heap is the allocator's that malloc() is: glibc's
+// main arena (sbrk), or in the sanitizer build ASan's, whose size classes live in regions of a fixed
+// 4 TiB range, each used from its start (found by probing; the malloc'd control must lie in one).
 const char* const kMemoryScan = R"PY(
 class _MI2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost".split()]
@@ -357,25 +362,55 @@ libc.sbrk.restype = ctypes.c_void_p
 libc.sbrk.argtypes = [ctypes.c_ssize_t]
 libc.mallinfo2.restype = _MI2
 libc.malloc.restype = ctypes.c_void_p
-libc.write.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t]
-libc.write.restype = ctypes.c_ssize_t
 _pr, _pw = os.pipe()
+_chunk = memoryview(bytearray(65536))
+def _through_pipe(p, n, into):  # the kernel copies [p, p + n) up to its first unreadable byte
+    done = 0
+    while done < n:
+        k = libc.syscall(ctypes.c_long(1), ctypes.c_long(_pw), ctypes.c_void_p(p + done), ctypes.c_long(min(n - done, 65536)))
+        if k <= 0: break
+        got = 0
+        while got < k:
+            got += os.readv(_pr, [into(done + got, k - got)])
+        done += k
+    return done
+# Neither allocates while it reads: under ASan a freed block is not reused (its quarantine), so a chunk
+# allocated per read would grow the very region being read, for ever.
+def _readable(p, n):
+    return _through_pipe(p, n, lambda off, k: _chunk[:k])
+def _copy(p, n):
+    out = bytearray(_readable(p, n))
+    view = memoryview(out)
+    _through_pipe(p, len(out), lambda off, k: view[off:off + k])
+    return bytes(out)
 # Readable, not only mapped (a PROT_NONE gap would kill the scan): write() answers EFAULT instead.
 def _mapped(p):
-    n = libc.write(_pw, ctypes.c_void_p(p), 4096)
-    if n > 0: os.read(_pr, n)
-    return n == 4096
+    return _readable(p, 4096) == 4096
+try:
+    libc.__asan_init
+    _ASAN = True
+except AttributeError:
+    _ASAN = False
+def _heap():
+    if not _ASAN:
+        end = libc.sbrk(0); arena = libc.mallinfo2().arena
+        return [(end - arena, _copy(end - arena, arena))]
+    # ASan's primary allocator (x86_64): [0x600000000000, +4 TiB), one region per size class.
+    out = []
+    for base in range(0x600000000000, 0x640000000000, 1 << 32):
+        if _mapped(base):
+            out.append((base, _copy(base, 1 << 30)))
+    return out
 def scan(needle, argv_control):
     marker = b"CONTROL-" + needle[::-1]
     m = libc.malloc(len(marker) + 1)
     ctypes.memmove(m, marker, len(marker))
-    end = libc.sbrk(0); arena = libc.mallinfo2().arena
-    heap = ctypes.string_at(end - arena, arena)
+    heap = b"".join(mem for (_, mem) in _heap())
     top = ctypes.c_void_p.in_dll(libc, "__libc_stack_end").value & ~0xfff
     lo = hi = top
     while lo - top > -(1 << 20) and _mapped(lo - 4096): lo -= 4096
     while hi - top < (1 << 20) and _mapped(hi): hi += 4096
-    stack = ctypes.string_at(lo, hi - lo)
+    stack = _copy(lo, hi - lo)
     # Mappings of their own (mmap'd buffers) are found through the heap's pointers to them: every
     # page-aligned value in the heap that points at a mapped page is read. The control: a page mapped
     # here, holding the marker, whose address is stored in a malloc'd block.
@@ -385,11 +420,11 @@ def scan(needle, argv_control):
     ctypes.memmove(page, b"PAGE-" + marker, len(marker) + 5)
     ref = libc.malloc(8)
     ctypes.c_void_p.from_address(ref).value = page
-    end = libc.sbrk(0); arena = libc.mallinfo2().arena
-    heap_now = ctypes.string_at(end - arena, arena)
-    targets = {v for (v,) in struct.iter_unpack("<Q", heap_now[: len(heap_now) // 8 * 8])
-               if v & 0xfff == 0 and 0x10000 <= v < (1 << 47)}
-    pages = b"".join(ctypes.string_at(v, 4096) for v in sorted(targets) if _mapped(v))
+    targets = set()
+    for (_, mem) in _heap():
+        targets |= {v for (v,) in struct.iter_unpack("<Q", mem[: len(mem) // 8 * 8])
+                    if v & 0xfff == 0 and 0x10000 <= v < (1 << 47)}
+    pages = b"".join(_copy(v, 4096) for v in sorted(targets))
     for name, mem, control in (("heap", heap, marker), ("stack", stack, argv_control),
                                ("pointed_pages", pages, b"PAGE-" + marker)):
         print(f"{name}_bytes={len(mem)} 0")
