@@ -63,12 +63,19 @@ bool read_own_io(int fd, std::uint64_t (&io)[4]) {
     return n > 0 && parse_proc_io(std::string_view(buf, std::size_t(n)), io);
 }
 
+#ifdef HIVE_SANITIZE
+extern "C" void hive_sanitizer_wipe_environment_copies();
+#endif
+
 // The caller's environment stays out of the sandbox. os.environ starts empty, but the strings sit at the
 // top of the stack every fork inherits (the range /proc/<pid>/environ shows), where a script with ctypes
 // could read them. The init zeroes its copy first thing; the script's process, its fork, inherits the
 // zeros. The variables the policy passes through were copied into Args::env by the parent.
 void wipe_environment() {
     for (char** e = environ; e && *e; ++e) explicit_bzero(*e, std::strlen(*e));
+#ifdef HIVE_SANITIZE
+    hive_sanitizer_wipe_environment_copies();  // ASan's own copy (host/sanitize_options.cc)
+#endif
     static char* none[] = {nullptr};
     environ = none;
 }
