@@ -243,14 +243,17 @@ void Supervisor::sample() {
     // CPU of the whole tree so far, reaped processes included; memory as the cgroup counts it.
     if (auto c = l_.limits.cpu_by_cgroup ? l_.cgroup->cpu_seconds() : std::nullopt) tree_cpu = *c;
     s.cpu_seconds = std::max(s.cpu_seconds, tree_cpu);
-    const std::optional<double> cg_mem = l_.cgroup ? l_.cgroup->memory_mb() : std::nullopt;
+    // (a plain double, not the optional: GCC 12 warns of that optional as maybe uninitialised)
+    const std::optional<double> cg_read = l_.cgroup ? l_.cgroup->memory_mb() : std::nullopt;
+    const bool has_cg_mem = cg_read.has_value();
+    const double cg_mem = has_cg_mem ? *cg_read : 0.0;
     const double elapsed_now = std::chrono::duration<double>(Clock::now() - run_.started).count();
     json::Object o;
     o.add("run_id", run_.log->run_id()).add("timestamp", iso_now()).add("elapsed_seconds", elapsed_now)
         .add("cpu_seconds", s.cpu_seconds).add("rss_mb", s.rss_mb).add("processes", s.processes);
-    if (cg_mem) o.add("cgroup_memory_mb", *cg_mem);
+    if (has_cg_mem) o.add("cgroup_memory_mb", cg_mem);
     run_.log->sample(o.str());
-    check_thresholds(run_, s.cpu_seconds, std::max(s.rss_mb, cg_mem.value_or(0)), elapsed_now);
+    check_thresholds(run_, s.cpu_seconds, std::max(s.rss_mb, cg_mem), elapsed_now);
 }
 
 // cpu_seconds for the whole tree (RLIMIT_CPU holds it per process only): the cgroup's counter, else the
