@@ -214,6 +214,39 @@ void add_mode_bit_rules(const Shape& shape, Sink& b, std::vector<std::string>& s
                       "ENOSYS: openat2 (its mode is out of seccomp's reach)");
 }
 
+// Sockets: socketpair for a pair inside the run only, and socket() as the network mode allows.
+void add_socket_rules(const Shape& shape, Sink& b, std::vector<std::string>& summary) {
+    // socketpair: AF_UNIX SOCK_STREAM only, under every policy (asyncio's self-pipe, multiprocessing's
+    // Pipe: a pair inside the run). A datagram pair is a way out: sendmsg/sendto with an address send
+    // from it to any host unix socket the caller's uid may write (/dev/log, journald's socket), network
+    // namespace or not. A connected stream socket refuses an address (EISCONN) and cannot connect again.
+    b.add(SCMP_ACT_ERRNO(EPERM), "socketpair", {SCMP_A0(SCMP_CMP_NE, AF_UNIX)});
+    for (std::uint64_t type = 0; type < 16; ++type)
+        if (type != SOCK_STREAM) b.add(SCMP_ACT_ERRNO(EPERM), "socketpair", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type)});
+    summary.push_back("EPERM: socketpair other than AF_UNIX SOCK_STREAM");
+    if (!shape.inet) {
+        // Every family, AF_UNIX included: a unix socket reaches host daemons under /run.
+        b.add(SCMP_ACT_ERRNO(EPERM), "socket");
+        summary.push_back("EPERM: socket (every family)");
+    } else {
+        // With domains allowed the script may open TCP sockets (AF_INET/AF_INET6, SOCK_STREAM) and nothing
+        // else: no AF_UNIX (host daemons' sockets), no UDP (DNS tunnelling), no raw or packet sockets. The
+        // connect() itself goes to the parent through the user-notification filter (prepare_connect_notify).
+        b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, 0)});
+        b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)});
+        for (int family = 3; family <= 9; ++family)
+            b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, std::uint64_t(family))});
+        b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_GE, 11)});
+        for (std::uint64_t type = 0; type < 16; ++type)
+            if (type != SOCK_STREAM) b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type)});
+        // TCP Fast Open connects from sendto/sendmsg without a connect() the parent would see.
+        b.add(SCMP_ACT_ERRNO(EPERM), "sendto", {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
+        b.add(SCMP_ACT_ERRNO(EPERM), "sendmsg", {SCMP_A2(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
+        b.add(SCMP_ACT_ERRNO(EPERM), "sendmmsg", {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
+        summary.push_back("EPERM: socket other than AF_INET/AF_INET6 SOCK_STREAM; MSG_FASTOPEN");
+    }
+}
+
 // The rules, in the order they are added, and their summary lines.
 void add_rules(const Shape& shape, const std::vector<int>& protected_fds, Sink& b, std::vector<std::string>& summary) {
 
@@ -258,35 +291,7 @@ void add_rules(const Shape& shape, const std::vector<int>& protected_fds, Sink& 
         summary.push_back("EPERM: " + join(kDelete, std::size(kDelete)));
     }
 
-    // socketpair: AF_UNIX SOCK_STREAM only, under every policy (asyncio's self-pipe, multiprocessing's
-    // Pipe: a pair inside the run). A datagram pair is a way out: sendmsg/sendto with an address send
-    // from it to any host unix socket the caller's uid may write (/dev/log, journald's socket), network
-    // namespace or not. A connected stream socket refuses an address (EISCONN) and cannot connect again.
-    b.add(SCMP_ACT_ERRNO(EPERM), "socketpair", {SCMP_A0(SCMP_CMP_NE, AF_UNIX)});
-    for (std::uint64_t type = 0; type < 16; ++type)
-        if (type != SOCK_STREAM) b.add(SCMP_ACT_ERRNO(EPERM), "socketpair", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type)});
-    summary.push_back("EPERM: socketpair other than AF_UNIX SOCK_STREAM");
-    if (!shape.inet) {
-        // Every family, AF_UNIX included: a unix socket reaches host daemons under /run.
-        b.add(SCMP_ACT_ERRNO(EPERM), "socket");
-        summary.push_back("EPERM: socket (every family)");
-    } else {
-        // With domains allowed the script may open TCP sockets (AF_INET/AF_INET6, SOCK_STREAM) and nothing
-        // else: no AF_UNIX (host daemons' sockets), no UDP (DNS tunnelling), no raw or packet sockets. The
-        // connect() itself goes to the parent through the user-notification filter (prepare_connect_notify).
-        b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, 0)});
-        b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, AF_UNIX)});
-        for (int family = 3; family <= 9; ++family)
-            b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_EQ, std::uint64_t(family))});
-        b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A0(SCMP_CMP_GE, 11)});
-        for (std::uint64_t type = 0; type < 16; ++type)
-            if (type != SOCK_STREAM) b.add(SCMP_ACT_ERRNO(EPERM), "socket", {SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, type)});
-        // TCP Fast Open connects from sendto/sendmsg without a connect() the parent would see.
-        b.add(SCMP_ACT_ERRNO(EPERM), "sendto", {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
-        b.add(SCMP_ACT_ERRNO(EPERM), "sendmsg", {SCMP_A2(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
-        b.add(SCMP_ACT_ERRNO(EPERM), "sendmmsg", {SCMP_A3(SCMP_CMP_MASKED_EQ, MSG_FASTOPEN, MSG_FASTOPEN)});
-        summary.push_back("EPERM: socket other than AF_INET/AF_INET6 SOCK_STREAM; MSG_FASTOPEN");
-    }
+    add_socket_rules(shape, b, summary);
 
     if (!shape.exec) {
         b.add(SCMP_ACT_ERRNO(EPERM), "execve");
