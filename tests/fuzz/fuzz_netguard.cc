@@ -21,26 +21,13 @@
 #include <string>
 
 #include "fuzz_input.h"
+#include "netguard_input.h"
 #include "supervisor/netguard.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     hivefuzz::Input in(data, size);
-    hive::Resolved r;
-    for (int n = in.byte() % 5, i = 0; i < n; ++i) {
-        char buf[INET6_ADDRSTRLEN] = {};
-        if (in.byte() & 1) {
-            auto a = in.raw<in6_addr>();
-            inet_ntop(AF_INET6, &a, buf, sizeof buf);
-        } else {
-            auto a = in.raw<in_addr>();
-            inet_ntop(AF_INET, &a, buf, sizeof buf);
-        }
-        std::string domain = "d" + std::to_string(i) + ".example.org";
-        r.by_domain[domain].push_back(buf);
-        r.domain_of.emplace(buf, domain);
-    }
-    std::vector<int> blocked;
-    for (int n = in.byte() % 5; n > 0; --n) blocked.push_back(in.raw<std::uint16_t>());
+    hive::Resolved r = hivefuzz::take_resolved(in);
+    std::vector<int> blocked = hivefuzz::take_blocked_ports(in);
 
     sockaddr_storage ss{};
     std::size_t len = std::min<std::size_t>(in.byte(), sizeof ss);
